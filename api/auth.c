@@ -76,18 +76,18 @@ out:
 	return status;
 }
 
-/* Steps shared by both sign-ins, before the password is checked: throttle per address,
- * then the lock of the login string, which exists or not (CONTRACT). 0 = go on. */
+/* Steps shared by both sign-ins, before the password is checked: the lock of the login
+ * string, which exists or not (CONTRACT), then the throttle per address. 0 = go on. */
 static int
 precheck(struct api_ctx *c, const char *login)
 {
-	switch (throttle_check(c->db, c->remote_addr ? c->remote_addr : "", c->cfg->ip_fail_per_minute)) {
-	case LK_FOUND: return api_fail(c, 429, "throttled", NULL);
+	switch (lockout_check(c->db, login)) {
+	case LK_FOUND: return api_fail(c, 423, "locked", NULL);
 	case LK_TEMPFAIL: return api_unavailable(c);
 	case LK_NOTFOUND: break;
 	}
-	switch (lockout_check(c->db, login)) {
-	case LK_FOUND: return api_fail(c, 423, "locked", NULL);
+	switch (throttle_check(c->db, c->remote_addr ? c->remote_addr : "", c->cfg->ip_fail_per_minute)) {
+	case LK_FOUND: return api_fail(c, 429, "throttled", NULL);
 	case LK_TEMPFAIL: return api_unavailable(c);
 	case LK_NOTFOUND: break;
 	}

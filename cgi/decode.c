@@ -222,8 +222,10 @@ header_attr(const char *line, size_t len, const char *attr, char *out, size_t ou
 			if (q)
 				j++;
 			while (j < len && (q ? line[j] != '"' : (line[j] != ';' && line[j] != ' ' && line[j] != '\r'))) {
-				if (o + 1 >= outsz)
+				if (o + 1 >= outsz) {
+					out[0] = '\0';    /* too long: no value, never a cut one */
 					return false;
+				}
 				out[o++] = line[j++];
 			}
 			out[o] = '\0';

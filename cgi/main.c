@@ -8,7 +8,7 @@
 #include "cgi/transport.h"
 #include "core/log.h"
 
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: yubin-panel [--config FILE] [--db CONNINFO] [--workers N]\n"

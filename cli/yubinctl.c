@@ -40,7 +40,7 @@ static const struct db_stmt st_set_pw = {
 	"FROM domains d WHERE d.id = a.domain_id AND d.name = $1 AND a.name = $2", 3
 };
 
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,

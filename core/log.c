@@ -20,7 +20,7 @@ log_init(const char *progname, int debug)
 	debugging = debug;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(const char *level, int with_errno, const char *fmt, va_list ap)
 {
 	char msg[2048];

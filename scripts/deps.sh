@@ -6,10 +6,12 @@ set -euo pipefail
 RUN_PKGS="build-essential cmake pkg-config libpq-dev libjansson-dev libsodium-dev libfcgi-dev
  libmicrohttpd-dev libssl-dev libcurl4-openssl-dev liboath-dev libqrencode-dev postgresql openssl"
 TEST_PKGS="clang libclang-rt-14-dev python3 python3-pytest python3-requests python3-psycopg2
- swaks libfcgi-bin nginx-light nodejs npm chromium rspamd clamav-daemon dovecot-imapd
+ swaks libfcgi-bin nginx-light chromium rspamd clamav-daemon dovecot-imapd
  dovecot-pop3d dovecot-pgsql"
 want=$RUN_PKGS
 [ "${1:-run}" = test ] && want="$RUN_PKGS $TEST_PKGS"
+# The machine image may bring its own Node.js and npm; Debian's npm conflicts with it.
+if [ "${1:-run}" = test ] && ! command -v npm >/dev/null 2>&1; then want="$want nodejs npm"; fi
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
