@@ -125,8 +125,6 @@ int role_parse(const char *s);
 /* {login, role, domains, must_change_password} (CONTRACT). */
 json_t *api_principal_json(const struct principal *p);
 
-/* The route rows each resource file exports, ended by a row with method NULL;
- * cgi/routes.c lists every table. */
-extern const struct api_route api_routes_auth[];
+/* Route tables: each resource file exports one, declared in cgi/routes.h. */
 
 #endif

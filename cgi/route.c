@@ -49,14 +49,16 @@ int
 route_find(enum route_mode mode, const char *method, const char *path, struct api_ctx *c,
            const struct api_route **route_r, char *allow, size_t allowsz)
 {
-	const struct api_route *const *t;
 	const struct api_route *r;
+	int t;
 	bool path_seen = false;
 	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
 
 	allow[0] = '\0';
-	for (t = route_tables; *t != NULL; t++) {
-		for (r = *t; r->method != NULL; r++) {
+	for (t = 0; t < ROUTE_TABLES_MAX; t++) {
+		if (route_tables[t] == NULL)
+			continue;
+		for (r = route_tables[t]; r->method != NULL; r++) {
 			if ((mode == MODE_API && (r->flags & R_HTML)) || (mode == MODE_HTML && (r->flags & R_API)))
 				continue;
 			if (!match(r->path, path, c))

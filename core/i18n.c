@@ -1,7 +1,9 @@
 /* core/i18n.c: the ja/en catalogs, loaded once, and the language choice (cookie, Accept-Language). */
 #include "core/i18n.h"
 
+#include <dirent.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,19 +30,11 @@ snake_case(const char *k)
 /* One catalog, checked to be a flat object of snake_case keys to strings; NULL after
  * saying why on stderr (start-up only, before any log is set up). */
 static json_t *
-load_one(const char *dir, const char *lang)
+load_path(const char *path)
 {
-	char path[PATH_MAX];
 	json_error_t je;
 	json_t *cat = NULL, *v;
 	const char *key;
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s/%s.json", dir, lang);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		(void)fprintf(stderr, "i18n: %s/%s.json: path too long\n", dir, lang);
-		goto fail;
-	}
 	/* A key written twice would silently keep one of the two texts. */
 	cat = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (cat == NULL) {
@@ -65,6 +59,66 @@ load_one(const char *dir, const char *lang)
 fail:
 	json_decref(cat);
 	return NULL;
+}
+
+static int
+cmpname(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* dir/LANG.json, merged with every .json file in dir/LANG/ (one per module, so modules
+ * add their texts without editing a shared file); a key defined twice is an error. */
+static json_t *
+load_one(const char *dir, const char *lang)
+{
+	char path[PATH_MAX], *names[128];
+	json_t *cat, *part, *v;
+	const char *key;
+	struct dirent *de;
+	DIR *d;
+	int n, nn = 0, i;
+
+	n = snprintf(path, sizeof(path), "%s/%s.json", dir, lang);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return NULL;
+	if ((cat = load_path(path)) == NULL)
+		return NULL;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, lang);
+	if (n < 0 || (size_t)n >= sizeof(path) || (d = opendir(path)) == NULL)
+		return cat;
+	while ((de = readdir(d)) != NULL && nn < 128) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 5 && de->d_name[0] != '.' && strcmp(de->d_name + l - 5, ".json") == 0)
+			names[nn++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)nn, sizeof(names[0]), cmpname);
+	for (i = 0; i < nn; i++) {
+		n = names[i] ? snprintf(path, sizeof(path), "%s/%s/%s", dir, lang, names[i]) : -1;
+		part = (n > 0 && (size_t)n < sizeof(path)) ? load_path(path) : NULL;
+		if (part == NULL) {
+			json_decref(cat);
+			cat = NULL;
+			break;
+		}
+		json_object_foreach(part, key, v) {
+			if (json_object_get(cat, key) != NULL) {
+				(void)fprintf(stderr, "i18n: %s: \"%s\" is defined twice\n", path, key);
+				json_decref(cat);
+				cat = NULL;
+				break;
+			}
+			json_object_set(cat, key, v);
+		}
+		json_decref(part);
+		if (cat == NULL)
+			break;
+	}
+	for (i = 0; i < nn; i++)
+		free(names[i]);
+	return cat;
 }
 
 int
