@@ -113,8 +113,13 @@ api_fail(struct api_ctx *c, int status, const char *code, const struct rule_errs
 
 	for (i = 0; errs != NULL && i < errs->n; i++) {
 		const struct rule_err *e = &errs->e[i];
-		json_t *d = json_pack("{s:s, s:s, s:s}", "field", e->field, "code", e->code,
-		    "message", rule_message_field(e->field, e->code, c->lang));
+		char msg[512];
+		json_t *d;
+
+		/* rule_err_text names the detail (the refused character, SPEC §4). */
+		if (!rule_err_text(e, c->lang, msg, sizeof(msg)) && msg[0] == '\0')
+			bstrcpy(msg, sizeof(msg), rule_message_field(e->field, e->code, c->lang));
+		d = json_pack("{s:s, s:s, s:s}", "field", e->field, "code", e->code, "message", msg);
 
 		if (d != NULL && e->arg[0] != '\0')
 			json_object_set_new(d, "char", json_string(e->arg));

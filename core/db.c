@@ -135,6 +135,13 @@ disconnect(struct db *db)
 	db->tx_failed = false;
 }
 
+static void
+quiet_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("db: %s", msg);
+}
+
 bool
 db_ensure(struct db *db, bool *reconnected_r)
 {
@@ -157,6 +164,8 @@ db_ensure(struct db *db, bool *reconnected_r)
 		disconnect(db);
 		return false;
 	}
+	/* Server notices (e.g. "already exists, skipping") are not ours to print. */
+	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
 	if (reconnected_r)
 		*reconnected_r = true;
 	return true;
