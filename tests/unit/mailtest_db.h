@@ -1,0 +1,61 @@
+/* tests/unit/mailtest_db.h: a throwaway database from yubin_template for unit tests of maild code
+ * that needs real PostgreSQL (YUBIN_TEST_PGHOST/YUBIN_TEST_PGPORT, as test.sh exports them). */
+#ifndef YUBIN_TESTS_MAILTEST_DB_H
+#define YUBIN_TESTS_MAILTEST_DB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/db.h"
+#include "core/util.h"
+
+struct mailtest_db {
+	char name[64];
+	char conninfo[256];
+	char admin[256];
+};
+
+/* Create the database; exits the test program (failing) when PostgreSQL is not there. */
+static inline void
+mailtest_db_create(struct mailtest_db *t, const char *tag)
+{
+	const char *host = getenv("YUBIN_TEST_PGHOST"), *port = getenv("YUBIN_TEST_PGPORT");
+	char sql[256];
+	struct db *adm;
+
+	if (host == NULL || *host == '\0')
+		host = "127.0.0.1";
+	if (port == NULL || *port == '\0') {
+		fprintf(stderr, "YUBIN_TEST_PGPORT is not set: this test needs the suite's PostgreSQL (test.sh)\n");
+		exit(1);
+	}
+	bsnprintf(t->name, sizeof(t->name), "u_%s_%ld", tag, (long)getpid());
+	bsnprintf(t->admin, sizeof(t->admin), "host=%s port=%s user=postgres dbname=postgres", host, port);
+	bsnprintf(t->conninfo, sizeof(t->conninfo), "host=%s port=%s user=postgres dbname=%s", host, port, t->name);
+	adm = db_open(t->admin);
+	/* Plain SQL: a database name cannot be a statement parameter, and this one is ours. */
+	bsnprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\"", t->name);
+	(void)db_plain(adm, sql);
+	bsnprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\" TEMPLATE yubin_template", t->name);
+	if (adm == NULL || db_plain(adm, sql) != DB_OK) {
+		fprintf(stderr, "cannot create %s: %s\n", t->name, adm ? db_errmsg(adm) : "no memory");
+		exit(1);
+	}
+	db_close(&adm);
+}
+
+static inline void
+mailtest_db_drop(struct mailtest_db *t)
+{
+	char sql[256];
+	struct db *adm = db_open(t->admin);
+
+	bsnprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", t->name);
+	if (adm != NULL)
+		(void)db_plain(adm, sql);
+	db_close(&adm);
+}
+
+#endif
