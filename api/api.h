@@ -47,6 +47,8 @@ struct api_ctx {
 	const char *remote_addr;
 	const char *origin;        /* Origin header or NULL */
 	const char *host;          /* Host header or NULL */
+	const char *session_token; /* the session cookie's value or NULL (the TOTP step reads
+	                            * its pending session, which c->p never is) */
 	bool html;                 /* answering a page: handlers may add data for the template */
 	bool tls;
 	struct { const char *name, *value; } params[API_MAX_PARAMS];
@@ -79,6 +81,8 @@ enum {
 	R_GATE_OK  = 1 << 6,   /* allowed while must_change_password */
 	R_HTML     = 1 << 7,   /* page-only route (forms, confirmations): not under /api/v1 */
 	R_API      = 1 << 8,   /* API-only route */
+	R_RENDER   = 1 << 9,   /* a successful form POST renders `page` instead of a 303: results
+	                        * shown once (a temporary password, recovery codes, a QR code) */
 };
 
 struct api_route {

@@ -243,6 +243,7 @@ app_handle(struct request *r)
 		const char *bearer = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
 		const char *tok = cookie(r, SESSION_COOKIE);
 
+		c.session_token = tok;
 		if (bearer != NULL || tok != NULL) {
 			switch (session_load(&c, tok, bearer, &c.p)) {
 			case LK_FOUND: break;

@@ -200,7 +200,7 @@ page_answer(struct request *r, struct api_ctx *c, const struct api_route *rt,
 		redirect(r, base && strcmp(base, "/mail") == 0 ? "/mail/password" : "/admin/me/password");
 		return;
 	}
-	if (status >= 200 && status < 300 && !get) {
+	if (status >= 200 && status < 300 && !get && !(rt != NULL && (rt->flags & R_RENDER))) {
 		if (c->location != NULL)
 			redirect(r, c->location);
 		else if (rt != NULL && rt->redirect != NULL)
