@@ -38,6 +38,7 @@ struct config {
 	int64_t session_hours;
 	int64_t retention_inbox_days;
 	int64_t retention_trash_days;
+	int64_t retention_interval;  /* seconds between retention sweeps (tests: 1) */
 	int64_t max_connections;
 	int64_t workers;             /* panel worker threads (FastCGI) */
 	/* What the user panel publishes as mail client settings (SPEC §9). */
