@@ -224,8 +224,13 @@ app_handle(struct request *r)
 	if (mode == MODE_HTML && strcmp(method, "POST") == 0) {
 		const char *ov = json_string_value(json_object_get(c.in, "_method"));
 
-		if (ov && (!strcmp(ov, "PATCH") || !strcmp(ov, "PUT") || !strcmp(ov, "DELETE")))
-			method = ov;
+		/* Static strings: the field itself is freed before the page is answered. */
+		if (ov && !strcmp(ov, "PATCH"))
+			method = "PATCH";
+		else if (ov && !strcmp(ov, "PUT"))
+			method = "PUT";
+		else if (ov && !strcmp(ov, "DELETE"))
+			method = "DELETE";
 	}
 	status = route_find(mode, method, sub, &c, &rt, allow, sizeof(allow));
 	if (status == 404 && mode == MODE_HTML && base && *base)
