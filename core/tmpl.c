@@ -396,9 +396,20 @@ lookup(const struct render *r, const struct node *n)
 		if (json_is_object(r->ctx[i]) && (v = json_object_get(r->ctx[i], n->seg[0])) != NULL)
 			break;
 	}
-	/* Mustache: once the first segment is found, the rest resolve only inside it. */
-	for (k = 1; v != NULL && k < n->nseg; k++)
-		v = json_is_object(v) ? json_object_get(v, n->seg[k]) : NULL;
+	/* Mustache: once the first segment is found, the rest resolve only inside it. A
+	 * segment of digits indexes an array ({{#errors.0}}: "the list is not empty"). */
+	for (k = 1; v != NULL && k < n->nseg; k++) {
+		if (json_is_array(v)) {
+			const char *d = n->seg[k];
+			size_t idx = 0;
+
+			for (; *d >= '0' && *d <= '9' && idx < 100000; d++)
+				idx = idx * 10 + (size_t)(*d - '0');
+			v = *d == '\0' && d != n->seg[k] ? json_array_get(v, idx) : NULL;
+		} else {
+			v = json_is_object(v) ? json_object_get(v, n->seg[k]) : NULL;
+		}
+	}
 	return v;
 }
 

@@ -18,7 +18,8 @@
  *   {{> dir/name}}             partial from the same set ("name" tries "name", then "name.html")
  *   {{! comment}}
  * The first segment of a dotted name is looked up through the context stack innermost-first;
- * the rest only inside what it found, as mustache does. Numbers render as numbers, true as
+ * the rest only inside what it found, as mustache does; a segment of digits indexes an array
+ * ({{#list.0}}…{{/list.0}} renders when the list is not empty). Numbers render as numbers, true as
  * "true", false and null as nothing, objects and arrays as nothing.
  */
 
