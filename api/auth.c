@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/session.h"
+#include "api/totp.h"
 #include "core/clock.h"
 #include "core/lockout.h"
 #include "core/password.h"
@@ -136,6 +137,9 @@ api_admin_login(struct api_ctx *c)
 		status = api_unavailable(c);
 	} else if (ok == 0) {
 		status = failed(c, login);
+	} else if (db_bool(r, 0, 2)) {
+		/* Two-factor login: the count is reset only once the code is right too. */
+		status = totp_login_begin(c, db_i64(r, 0, 0));
 	} else if (lockout_reset(c->db, login) != 0) {
 		status = api_unavailable(c);
 	} else {
