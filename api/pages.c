@@ -36,6 +36,15 @@ home(struct api_ctx *c)
 		c->location = "/mail/account";
 		break;
 	}
+	{
+		/* A completion message sent home (after a password change) survives the hop. */
+		const char *done = json_string_value(json_object_get(c->query, "done"));
+
+		if (done != NULL && *done != '\0' && strlen(done) < 64 &&
+		    strspn(done, "abcdefghijklmnopqrstuvwxyz_") == strlen(done))
+			c->location = arena_printf(c->arena, "%s%sdone=%s", c->location,
+			    strchr(c->location, '?') ? "&" : "?", done);
+	}
 	return api_ok(c, 303, NULL);
 }
 
