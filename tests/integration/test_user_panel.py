@@ -347,3 +347,98 @@ def test_forced_change_reaches_only_the_password_page(panel, db, support):
     r = a.get(r.headers["Location"])
     assert r.url.endswith("/admin/domains/example.test/accounts?done=password_changed")
     assert "Your password has been changed." in r.text
+
+
+# --- lockout: one counter per address for every sign-in, from the configuration (SPEC §6) --
+
+class Clock:
+    def __init__(self):
+        fd, self.path = tempfile.mkstemp(prefix="yubin-clock-")
+        os.close(fd)
+        self.offset = 0
+        self(0)
+
+    def __call__(self, seconds):
+        self.offset += seconds
+        with open(self.path, "w") as f:
+            f.write(str(self.offset))
+
+
+@pytest.fixture(scope="module")
+def lock_panel(db):
+    clock = Clock()
+    p = Panel(db, extra_config="lock_threshold = 3\nlock_minutes = 5\n", env={"YUBIN_TEST_CLOCK_FILE": clock.path})
+    p.clock = clock
+    yield p
+    p.stop()
+    os.unlink(clock.path)
+
+
+def failures(db, login):
+    return db.query("SELECT failures, locked_until IS NOT NULL, locked_until FROM auth_failures WHERE login = %s",
+                    (login,))
+
+
+def test_lock_threshold_and_period_from_the_configuration(lock_panel, db):
+    addr = make_user(db, "lena")
+    clear_throttle(db)
+    c = Client(lock_panel.url)
+    # Any spelling of the address counts on the one row of the address.
+    assert c.login("Lena@Example.TEST", "bad-1", side="mail").status_code == 401
+    assert c.login("lena@example.test", "bad-2", side="mail").status_code == 401
+    assert failures(db, addr)[0][:2] == (2, False)
+    assert c.login("LENA@example.test", "bad-3", side="mail").status_code == 401
+    n, locked, until = failures(db, addr)[0]
+    assert (n, locked) == (3, True)
+    # Locked: the right password is refused too; attempts meanwhile do not extend the lock.
+    r = c.login(addr, USER_PW, side="mail")
+    assert r.status_code == 423 and r.json()["error"]["code"] == "locked"
+    assert c.login(addr, "bad-4", side="mail").status_code == 423
+    assert failures(db, addr)[0][2] == until
+    # It lifts by itself after lock_minutes (the test clock moves, no waiting).
+    lock_panel.clock(4 * 60)
+    assert c.login(addr, USER_PW, side="mail").status_code == 423
+    lock_panel.clock(61)
+    assert c.login(addr, USER_PW, side="mail").status_code == 200
+    assert failures(db, addr) == []
+    clear_throttle(db)
+
+
+def test_mail_protocol_failures_share_the_counter(lock_panel, db):
+    addr = make_user(db, "mika")
+    clear_throttle(db)
+    # Two failed SMTP AUTH / POP3 attempts as maild/mailauth.c records them (core/lockout on
+    # the lower-cased address) ...
+    db.execute("INSERT INTO auth_failures (login, failures, last_failure) VALUES (%s, 2, now())", (addr,))
+    # ... and one in the panel make the third in a row: locked everywhere.
+    c = Client(lock_panel.url)
+    assert c.login(addr, "bad-panel", side="mail").status_code == 401
+    assert failures(db, addr)[0][:2] == (3, True)
+    assert c.login(addr, USER_PW, side="mail").status_code == 423
+    # Support's unlock ends it for every service ...
+    s = Client(lock_panel.url)
+    assert s.login("support1", ADMIN_PW).status_code == 200
+    assert s.post("/domains/example.test/accounts/mika/unlock").status_code == 204
+    assert failures(db, addr) == []
+    assert c.login(addr, USER_PW, side="mail").status_code == 200
+    # ... and a panel success resets a count that mail failures began.
+    db.execute("INSERT INTO auth_failures (login, failures, last_failure) VALUES (%s, 2, now())", (addr,))
+    assert c.login(addr, USER_PW, side="mail").status_code == 200
+    assert failures(db, addr) == []
+    clear_throttle(db)
+
+
+def test_locked_page_does_not_reveal_the_login(lock_panel, db):
+    clear_throttle(db)
+    b = Browser(lock_panel.url, lang="en")
+    pages = []
+    for login in ("erin@example.test", "nobody-here@example.test"):
+        for i in range(3):
+            b.login("mail", login, f"bad-{i}")
+        r = b.login("mail", login, "whatever-1")
+        assert r.status_code == 423
+        pages.append(r.text.replace(login, "LOGIN"))
+        clear_throttle(db)
+    assert "locked" in pages[0].lower()
+    assert pages[0] == pages[1]
+    db.execute("DELETE FROM auth_failures")
