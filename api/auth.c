@@ -265,6 +265,8 @@ const struct api_route api_routes_auth[] = {
 	{ "POST", "/admin/login", api_admin_login, R_PUBLIC | R_ORIGIN, "login.html", "/admin/" },
 	{ "POST", "/mail/login", api_mail_login, R_PUBLIC | R_ORIGIN, "login.html", "/mail/" },
 	{ "POST", "/logout", api_logout, R_ADMIN | R_USER | R_GATE_OK, NULL, "/" },
+	/* The page header's form on the mail side posts /mail/logout, which maps to /me/logout. */
+	{ "POST", "/me/logout", api_logout, R_USER | R_GATE_OK | R_HTML, NULL, "/mail/login" },
 	{ "GET", "/me", api_me, R_ADMIN | R_USER | R_GATE_OK | R_API, NULL, NULL },
 	{ "POST", "/me/password", api_me_password, R_ADMIN | R_USER | R_GATE_OK, "password.html", "/?done=password_changed" },
 	{ NULL, NULL, NULL, 0, NULL, NULL },

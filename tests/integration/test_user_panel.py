@@ -310,6 +310,10 @@ def test_password_change_page(panel, db):
     assert r.url.endswith("/mail/account?done=password_changed") and "パスワードを変更しました" in r.text
     assert Client(panel.url).login(addr, "N3w#Passw0rd-zz", side="mail").status_code == 200
     assert db.query("SELECT count(*) FROM auth_failures WHERE login = %s", (addr,)) == [(0,)]
+    # Signing out from the page header's form (POST /mail/logout) ends the session.
+    r = b.post("/mail/logout", {})
+    assert r.status_code == 303 and r.headers["Location"] == "/mail/login"
+    assert b.get("/mail/account", follow=False).headers["Location"] == "/mail/login"
 
 
 def test_forced_change_reaches_only_the_password_page(panel, db, support):
