@@ -410,7 +410,9 @@ totp_confirm(struct api_ctx *c)
 		status = api_unavailable(c);
 		goto out;
 	}
-	if (db_runv(c->db, &st_enable, &r, id_str(c, c->p->admin_id), id_str(c, step), secret) != DB_OK ||
+	/* The step of the enrolment code is not kept: that code proved the app, not a sign-in,
+	 * so the first sign-in may use it (the replay rule guards sign-ins). */
+	if (db_runv(c->db, &st_enable, &r, id_str(c, c->p->admin_id), "0", secret) != DB_OK ||
 	    db_affected(r) != 1 || (codes = recovery_codes_new(c, c->p->admin_id)) == NULL ||
 	    api_audit(c, NULL, "totp_enable", c->p->login, NULL) != DB_OK || db_commit(c->db) != DB_OK) {
 		db_rollback(c->db);
