@@ -83,6 +83,10 @@ static const struct db_stmt st_pending = {
 	" AND a.totp_enabled AND a.totp_secret IS NOT NULL", 2
 };
 
+static const struct db_stmt st_admin_id = {
+	"totp_admin_id", "SELECT id FROM admins WHERE login = lower($1)", 1
+};
+
 static const struct db_stmt st_session_drop = {
 	"totp_session_drop", "DELETE FROM sessions WHERE token_hash = $1", 1
 };
@@ -656,6 +660,36 @@ out:
 	return status;
 }
 
+/* DELETE /admins/{login}/totp (superadmin): an admin who lost both the app and the recovery
+ * codes signs in with the password alone again and may enrol anew. 204. */
+static int
+totp_reset(struct api_ctx *c)
+{
+	const char *login = api_param(c, "login");
+	struct db_res *r = NULL;
+	const char *aid;
+	int status;
+
+	if (login == NULL || strlen(login) > 320 || db_runv(c->db, &st_admin_id, &r, login) != DB_OK)
+		return login == NULL || strlen(login) > 320 ? api_fail(c, 404, "not_found", NULL) : api_unavailable(c);
+	if (db_rows(r) != 1) {
+		status = api_fail(c, 404, "not_found", NULL);
+		goto out;
+	}
+	aid = arena_strdup(c->arena, db_val(r, 0, 0));
+	if (db_begin(c->db) != DB_OK || db_runv(c->db, &st_disable, NULL, aid) != DB_OK ||
+	    db_runv(c->db, &st_codes_clear, NULL, aid) != DB_OK ||
+	    api_audit(c, NULL, "totp_reset", login, NULL) != DB_OK || db_commit(c->db) != DB_OK) {
+		db_rollback(c->db);
+		status = api_unavailable(c);
+		goto out;
+	}
+	status = api_ok(c, 204, NULL);
+out:
+	db_res_free(&r);
+	return status;
+}
+
 const struct api_route api_routes_totp[] = {
 	{ "GET", "/admin/login/totp", login_totp_form, R_PUBLIC | R_HTML, "admin/login_totp.html", NULL },
 	{ "POST", "/admin/login/totp", login_totp, R_PUBLIC | R_ORIGIN, "admin/login_totp.html", "/admin/" },
@@ -664,5 +698,6 @@ const struct api_route api_routes_totp[] = {
 	{ "POST", "/me/totp/confirm", totp_confirm, R_ADMIN | R_RENDER, "admin/totp.html", NULL },
 	{ "POST", "/me/totp/recovery-codes", totp_new_codes, R_ADMIN | R_RENDER, "admin/totp.html", NULL },
 	{ "POST", "/me/totp/disable", totp_disable, R_ADMIN, "admin/totp.html", "/me/totp?done=totp_disabled" },
+	{ "DELETE", "/admins/{login}/totp", totp_reset, R_ADMIN | R_SUPER | R_API, NULL, NULL },
 	{ NULL, NULL, NULL, 0, NULL, NULL },
 };

@@ -262,3 +262,16 @@ def test_pages_without_javascript(panel, db, clock):
     r = b2.post("/admin/me/totp/disable", {"password": ADMIN_PW})
     assert r.status_code == 303 and r.headers["Location"] == "/admin/me/totp?done=totp_disabled"
     clear_throttle(db)
+
+
+def test_superadmin_resets_a_lost_second_factor(panel, db, clock, root, dadmin):
+    login = new_admin(db, role="domain_admin", domain="example.test")
+    enrol(panel, login, clock)
+    assert dadmin.delete(f"/admins/{login}/totp").status_code == 403
+    assert root.delete("/admins/nobody-such/totp").status_code == 404
+    assert root.delete(f"/admins/{login}/totp").status_code == 204
+    assert db.query("SELECT totp_enabled, totp_secret FROM admins WHERE login = %s", (login,)) == [(False, None)]
+    r = Client(panel.url).login(login, ADMIN_PW)
+    assert r.status_code == 200 and r.json()["principal"]["login"] == login
+    assert db.query("SELECT actor FROM audit_log WHERE action = 'totp_reset' AND target = %s", (login,)) == [("root",)]
+    clear_throttle(db)
