@@ -6,7 +6,7 @@ set -euo pipefail
 RUN_PKGS="build-essential cmake pkg-config libpq-dev libjansson-dev libsodium-dev libfcgi-dev
  libmicrohttpd-dev libssl-dev libcurl4-openssl-dev liboath-dev libqrencode-dev postgresql openssl"
 TEST_PKGS="clang libclang-rt-14-dev python3 python3-pytest python3-requests python3-psycopg2
- swaks libfcgi-bin nginx-light chromium rspamd clamav-daemon dovecot-imapd
+ swaks libfcgi-bin nginx-light chromium fonts-ipafont-gothic rspamd clamav-daemon dovecot-imapd
  dovecot-pop3d dovecot-pgsql"
 want=$RUN_PKGS
 [ "${1:-run}" = test ] && want="$RUN_PKGS $TEST_PKGS"
