@@ -24,13 +24,17 @@
 
 /* One statement answers the page and the total: the count, and beside it the page's rows
  * read in name order along (domain_id, name), so a 10,000-account domain pages at once.
+ * The page is cut from bare ids first: the account object's subqueries (forwards,
+ * aliases, autoreply) then run for the page's rows only, not for every row skipped.
  * A page past the end still answers one row carrying the total (and NULL columns). */
 static const struct db_stmt st_list = {
 	"accounts_list",
 	"SELECT t.total, p.* FROM "
 	" (SELECT count(*) AS total FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE " LIST_FILTER ") t "
-	" LEFT JOIN LATERAL (SELECT " ACCT_VIEW_COLS("$4") " FROM accounts a JOIN domains d ON d.id = a.domain_id "
-	"   WHERE " LIST_FILTER " ORDER BY a.name LIMIT $5::int OFFSET $6::bigint) p ON true", 6
+	" LEFT JOIN LATERAL (SELECT " ACCT_VIEW_COLS("$4") " FROM "
+	"   (SELECT a.id, a.name FROM accounts a JOIN domains d ON d.id = a.domain_id "
+	"    WHERE " LIST_FILTER " ORDER BY a.name LIMIT $5::int OFFSET $6::bigint) pg "
+	"   JOIN accounts a ON a.id = pg.id JOIN domains d ON d.id = a.domain_id ORDER BY pg.name) p ON true", 6
 };
 
 static const struct db_stmt st_name_taken = {
