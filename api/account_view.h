@@ -21,13 +21,14 @@
  * locked      = auth_failures.locked_until > now for the address (CONTRACT "Failed authentications")
  * send_locked = send_locked_at > now - 24 h (SPEC §6: it lifts 24 h after it was set)
  * over_quota  = usage_bytes > quota_mb * 1,048,576 (at quota is still accepted)
- * autoreply   = text set and now inside its optional dates [start_at, end_at)
+ * autoreply   = text set and now inside its optional dates, both ends included (as
+ *               api/autoreply.c answers `active`)
  */
 #define ACCT_VIEW_COLS(now) \
 	"a.name, d.name, a.quota_mb, a.usage_bytes, a.comment, a.spam_tag, a.spam_sort, a.receive, " \
 	"EXISTS (SELECT 1 FROM autoreplies ar WHERE ar.account_id = a.id AND ar.body <> '' " \
 	"  AND (ar.start_at IS NULL OR ar.start_at <= " now "::timestamptz) " \
-	"  AND (ar.end_at IS NULL OR ar.end_at > " now "::timestamptz)), " \
+	"  AND (ar.end_at IS NULL OR ar.end_at >= " now "::timestamptz)), " \
 	"(SELECT count(*) FROM forward_rules fr JOIN forward_addresses fa ON fa.rule_id = fr.id " \
 	"  WHERE fr.account_id = a.id), " \
 	"(SELECT count(*) FROM aliases al WHERE al.account_id = a.id), " \
