@@ -283,6 +283,13 @@ autoreply_delete(struct api_ctx *c)
 	return api_ok(c, 204, NULL);
 }
 
+/*
+ * GET answers the unset reply as {text: "", start_at: null, end_at: null, active: false}
+ * (200, not 404: every account has exactly one, possibly empty). PUT replaces text and
+ * both dates (missing, null or "" = no date); 422 details: text empty/too_long/bad_char
+ * (with `char`), start_at/end_at bad_date (also an end before the start). DELETE 204,
+ * also when none was set. Support is refused by the router: it never reads the text.
+ */
 #define AR_ADMIN (R_ADMIN | R_NOSUPPORT)
 #define AR_ADMIN_PATH "/domains/{d}/accounts/{name}/autoreply"
 

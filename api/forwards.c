@@ -615,6 +615,18 @@ forwards_confirm_delete(struct api_ctx *c)
 	return api_ok(c, 200, out);
 }
 
+/*
+ * Shapes beyond CONTRACT's table:
+ *   GET   {items:[{id, condition, keyword, addresses}], receive, warning (bool),
+ *          warning_message (text or null)}: warning = receive off and no `all` rule.
+ *   POST  201 {id, condition, keyword, addresses, items:[…]}: the rule made, and `items`
+ *          every rule made (an `all` with n addresses makes n; then the top-level fields
+ *          are absent when n > 1). Addresses are stored lower-case, duplicates merged.
+ *          422 details {field: addresses, code, value: the address, message naming it};
+ *          409 exists when an `all` destination is there already.
+ *   DELETE 204; a rule of another account: 404 for admins, 403 for a user.
+ * Support is refused by the router (R_NOSUPPORT): it never sees destinations (SPEC §1).
+ */
 #define FWD_ADMIN (R_ADMIN | R_NOSUPPORT)
 #define FWD_ADMIN_PATH "/domains/{d}/accounts/{name}/forwards"
 
