@@ -1,4 +1,6 @@
 # tests/integration/test_support_actions.py: unlock, release send lock, compromised, temporary password (SPEC §6), and the audit log they leave.
+import html
+
 from accounts_util import PW, PW2, Listener, create, uniq, user_client
 from conftest import Client
 
@@ -123,7 +125,7 @@ def test_support_actions_from_pages(dadmin, panel, db):
     r = s.post(base + "/temporary-password", data={"csrf_token": dadmin.csrf}, headers={"Accept-Language": "ja"},
                allow_redirects=False)
     assert r.status_code == 200 and "仮パスワード" in r.text
-    tmp = r.text.split('id="temp-password">')[1].split("<")[0]
+    tmp = html.unescape(r.text.split('id="temp-password">')[1].split("<")[0])
     user_client(panel, f"{n}@{D}", tmp)
     r = s.get(base, headers={"Accept-Language": "ja"})
     assert "不正利用検知" in r.text and "強制変更済" in r.text and "status-bad" in r.text
