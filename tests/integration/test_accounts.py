@@ -238,7 +238,13 @@ def test_delete_queues_mail_removal_and_frees_name(dadmin, db):
     a = create(dadmin, D, n)
     aid = db.query("SELECT id FROM accounts WHERE name = %s", (n,))[0][0]
     db.execute("INSERT INTO forward_rules (account_id, condition) VALUES (%s, 'all')", (aid,))
+    db.execute("INSERT INTO aliases (domain_id, name, account_id) SELECT domain_id, %s, id FROM accounts WHERE id = %s",
+               (n + "-al", aid))
+    db.execute("UPDATE domains SET catchall_account_id = %s WHERE name = %s", (aid, D))
     assert dadmin.delete(f"/domains/{D}/accounts/{n}").status_code == 204
+    # Its aliases go with it and the catch-all pointing at it is off (SPEC §10).
+    assert db.query("SELECT count(*) FROM local_names WHERE name = %s", (n + "-al",))[0][0] == 0
+    assert db.query("SELECT catchall_account_id FROM domains WHERE name = %s", (D,)) == [(None,)]
     assert dadmin.get(f"/domains/{D}/accounts/{n}").status_code == 404
     jobs = db.query("SELECT kind, domain, account, account_id, state FROM jobs WHERE account_id = %s", (aid,))
     assert jobs == [("delete_account", D, n, aid, "queued")]
