@@ -21,14 +21,13 @@ static const struct db_stmt st_hash = {
 	"me_hash", "SELECT password_hash FROM accounts WHERE id = $1::bigint", 1
 };
 
-/* One copy at a time per account: a second request while one is queued or running would
- * race it over the same folders. */
+/* Every request is its own job (a second one may carry a corrected source password); maild
+ * runs an account's copies one after the other and mail_copy_seen keeps them from
+ * duplicating messages (SPEC §8). */
 static const struct db_stmt st_copy_insert = {
 	"me_copy_insert",
 	"INSERT INTO jobs (kind, domain, account, account_id, actor, params) "
-	"SELECT 'mail_copy', $1, $2, $3::bigint, $4, $5::jsonb "
-	"WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'mail_copy' AND account_id = $3::bigint "
-	"                  AND state IN ('queued', 'running')) "
+	"VALUES ('mail_copy', $1, $2, $3::bigint, $4, $5::jsonb) "
 	"RETURNING id, kind, state", 5
 };
 
@@ -301,7 +300,7 @@ copy_start(struct api_ctx *c)
 	}
 	if (db_rows(r) != 1) {
 		db_rollback(c->db);
-		status = api_fail(c, 409, "exists", NULL);
+		status = api_unavailable(c);
 		goto out;
 	}
 	job = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)db_i64(r, 0, 0), "kind", db_val(r, 0, 1),
