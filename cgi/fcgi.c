@@ -22,7 +22,6 @@ serve_one(FCGX_Request *fr)
 	const char *v, *uri;
 	char **e, name[128];
 	int64_t clen = 0;
-	int i;
 
 	memset(&r, 0, sizeof(r));
 	r.arena = arena_new("req");
@@ -78,12 +77,23 @@ serve_one(FCGX_Request *fr)
 		}
 	}
 	app_handle(&r);
-	FCGX_FPrintF(fr->out, "Status: %d %s\r\n", r.status, status_text(r.status));
-	for (i = 0; i < r.nout; i++)
-		FCGX_FPrintF(fr->out, "%s: %s\r\n", r.out[i].name, r.out[i].value);
-	if (r.content_type)
-		FCGX_FPrintF(fr->out, "Content-Type: %s\r\n", r.content_type);
-	FCGX_FPrintF(fr->out, "Content-Length: %zu\r\n\r\n", r.body_out.len);
+	{
+		/* Headers are formatted here, not by libfcgi's own printf, which lacks
+		 * parts of C99 (no %zu; %lu mis-sized on some builds). */
+		struct buf h;
+		int i2;
+
+		buf_init(&h);
+		buf_printf(&h, "Status: %d %s\r\n", r.status, status_text(r.status));
+		for (i2 = 0; i2 < r.nout; i2++)
+			buf_printf(&h, "%s: %s\r\n", r.out[i2].name, r.out[i2].value);
+		if (r.content_type)
+			buf_printf(&h, "Content-Type: %s\r\n", r.content_type);
+		buf_printf(&h, "Content-Length: %zu\r\n\r\n", r.body_out.len);
+		if (!h.oom)
+			FCGX_PutStr(h.data, (int)h.len, fr->out);
+		buf_free(&h);
+	}
 	if (r.body_out.len > 0)
 		FCGX_PutStr(r.body_out.data, (int)r.body_out.len, fr->out);
 	if (r.body != NULL) {
