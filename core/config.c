@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	I(retention_inbox_days, 1, 36500),
 	I(retention_trash_days, 1, 36500),
 	I(retention_interval, 1, 604800),
+	B(mailcopy_tls_verify), S(mailcopy_ca_file),
 	I(max_connections, 1, 100000),
 	I(workers, 1, 256),
 	S(imap_host), S(pop3_host), S(smtp_host),
@@ -73,6 +74,7 @@ config_defaults(struct config *c)
 	c->retention_inbox_days = 180;           /* SPEC §8 */
 	c->retention_trash_days = 31;
 	c->retention_interval = 3600;
+	c->mailcopy_tls_verify = true;
 	c->max_connections = 256;
 	c->workers = 8;
 	c->imap_port = 143;

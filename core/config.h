@@ -39,6 +39,8 @@ struct config {
 	int64_t retention_inbox_days;
 	int64_t retention_trash_days;
 	int64_t retention_interval;  /* seconds between retention sweeps (tests: 1) */
+	bool mailcopy_tls_verify;    /* mail copy: verify the source's certificate (default yes) */
+	char mailcopy_ca_file[CFG_STR]; /* mail copy: extra CA certificates to trust ("" = system only) */
 	int64_t max_connections;
 	int64_t workers;             /* panel worker threads (FastCGI) */
 	/* What the user panel publishes as mail client settings (SPEC §9). */
