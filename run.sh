@@ -55,7 +55,8 @@ CONF
 build/yubin-maild --config "$state/maild.conf" &
 pids+=($!)
 build/yubin-panel --http 127.0.0.1:8080 &
-pids+=($!)
+panel=$!
+pids+=($panel)
 cat <<MSG
 
 yubin is running.
@@ -66,4 +67,5 @@ yubin is running.
   database:    $YUBIN_DB
 Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}" || true
+# The panel is the foreground service; if maild stops, say so and keep serving.
+wait "$panel" || true
