@@ -46,6 +46,18 @@ sock_split(const char *addrport, char *host, size_t hostsz, char *port, size_t p
 	return bstrcpy(port, portsz, colon + 1) && *port != '\0';
 }
 
+bool
+sock_split_local(const char *addrport, char *host, size_t hostsz, char *port, size_t portsz)
+{
+	if (!sock_split(addrport, host, hostsz, port, portsz))
+		return false;
+	if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0)
+		return bstrcpy(host, hostsz, "127.0.0.1");
+	if (strcmp(host, "::") == 0)
+		return bstrcpy(host, hostsz, "::1");
+	return true;
+}
+
 int
 sock_listen(const char *addrport)
 {

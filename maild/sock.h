@@ -8,6 +8,9 @@
 
 /* "127.0.0.1:25", "[::1]:25", "host:25" into host and port; false when malformed. */
 bool sock_split(const char *addrport, char *host, size_t hostsz, char *port, size_t portsz);
+/* The same for connecting to one of our own listeners: a wildcard address (0.0.0.0, ::,
+ * empty) becomes loopback. */
+bool sock_split_local(const char *addrport, char *host, size_t hostsz, char *port, size_t portsz);
 /* A listening socket (SO_REUSEADDR, backlog 512); -1 (logged) on failure. */
 int sock_listen(const char *addrport);
 /* A connected TCP socket to host:port within timeout_s, with send/receive timeouts of
