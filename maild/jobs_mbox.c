@@ -28,8 +28,8 @@ mbox_path(const struct config *cfg, const char *domain, const char *name, char *
 	return bsnprintf(out, outsz, "%s/%s/%s", cfg->maildir_root, domain, name);
 }
 
-static int
-fsync_dir(const char *dir)
+int
+mbox_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc;
@@ -93,7 +93,7 @@ write_marker(const char *dir, int64_t account_id)
 		rc = -1;
 	(void)unlink(tmp);
 	if (rc == 0)
-		rc = fsync_dir(dir);
+		rc = mbox_fsync_dir(dir);
 	return rc;
 }
 
@@ -299,7 +299,7 @@ mbox_bytes(const char *dir)
 size_t
 mbox_base_len(const char *name)
 {
-	return strcspn(name, ":");
+	return strcspn(name, ",:");
 }
 
 int
@@ -400,7 +400,7 @@ mbox_store(const char *folderdir, const void *data, size_t len, const char *flag
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, dst) != 0 || fsync_dir(sub) != 0)
+	if (rename(tmp, dst) != 0 || mbox_fsync_dir(sub) != 0)
 		goto fail;
 	return 0;
 fail:

@@ -49,8 +49,9 @@ typedef int (*mbox_visit_fn)(const char *folder, const char *sub, const char *na
 int mbox_walk(const char *dir, bool folders_too, mbox_visit_fn fn, void *arg);
 /* Bytes of all messages in all folders (what accounts.usage_bytes counts); -1 on error. */
 int64_t mbox_bytes(const char *dir);
-/* Length of the unique part of a Maildir file name (before ":2," flags): stable across flag
- * changes and new/ -> cur/ moves, so POP3 uses it as the UIDL. */
+/* Length of the unique part of a Maildir file name (before ",S=…" fields and ":2," flags):
+ * stable across flag changes and new/ -> cur/ moves (Dovecot keys its uidlist on it too), so
+ * POP3 uses it as the UIDL. */
 size_t mbox_base_len(const char *name);
 /* Find the file whose unique part is `base` in folder/new or folder/cur (it may have been
  * renamed by a flag change). Writes "sub/name" relative to the folder. 1 found, 0 not, -1 error. */
@@ -64,6 +65,9 @@ int mbox_store(const char *folderdir, const void *data, size_t len, const char *
                time_t mtime, char *name_r, size_t namesz);
 /* A unique Maildir name base ("time.MusecPpid_n.host") into out. */
 void mbox_unique(char *out, size_t outsz);
+
+/* fsync a folder (after a rename into it). 0 or -1. */
+int mbox_fsync_dir(const char *dir);
 
 /* Remove dir and everything under it. 0, or -1 (errno; what could be removed is gone). */
 int mbox_remove_tree(const char *dir);

@@ -141,7 +141,7 @@ mailauth_check(struct db *db, const struct config *cfg, const char *proto,
 	 * panel. Neither counts as a failure: the password was right. */
 	if (db_bool(r, 0, 2) || db_bool(r, 0, 3)) {
 		audit(db, domain, lower, proto, "login_refused",
-		    db_bool(r, 0, 2) ? "compromised" : "temp_password", remote_addr);
+		    db_bool(r, 0, 3) ? "temp_password" : "compromised", remote_addr);
 		res = MA_REFUSED;
 		goto out;
 	}
