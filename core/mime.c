@@ -141,11 +141,17 @@ mime_guess_to_utf8(const char *in, size_t len, struct buf *out)
 	static const char *const tries[] = { "ISO-2022-JP", "CP932", "EUC-JP-MS", NULL };
 	size_t mark = out->len, i;
 
+	/* ISO-2022-JP is 7-bit, so it passes as UTF-8: look for its escapes first. */
+	if (memmem(in, len, "\x1b$", 2) != NULL && mime_to_utf8("ISO-2022-JP", in, len, out))
+		return;
+	out->len = mark;
+	if (out->data)
+		out->data[mark] = '\0';
 	if (mime_utf8_valid(in, len)) {
 		buf_add(out, in, len);
 		return;
 	}
-	for (i = 0; tries[i] != NULL; i++) {
+	for (i = 1; tries[i] != NULL; i++) {
 		/* ISO-2022-JP only when its escape sequences are there. */
 		if (i == 0 && memmem(in, len, "\x1b$", 2) == NULL)
 			continue;
