@@ -173,3 +173,73 @@ def test_autoreply_rules(md, users, db, sink):
     db.execute("UPDATE autoreplies SET end_at = now() - interval '1 hour' WHERE account_id = %s", (aid,))
     send(md, ["replier@example.test"], orig, sender="other@remote.test")
     assert len(wait_replies(sink, n + 3, 3)) == n + 2
+
+
+def test_temporary_password_refused(md, users, db):
+    db.execute("UPDATE accounts SET temp_password = true, must_change_password = true WHERE id = %s",
+               (users["replier"],))
+    try:
+        c = smtplib.SMTP_SSL("127.0.0.1", md.smtps, timeout=30, context=tls_ctx())
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            c.login("replier@example.test", USER_PW)
+        assert e.value.smtp_code == 535
+        c.quit()
+    finally:
+        db.execute("UPDATE accounts SET temp_password = false, must_change_password = false WHERE id = %s",
+                   (users["replier"],))
+
+
+def test_plaintext_auth_for_legacy_clients(db, users, sink):
+    m = Maild(db, relay=sink.port, extra="plaintext_auth = yes")
+    try:
+        c = smtplib.SMTP("127.0.0.1", m.sub, timeout=30)
+        c.ehlo("old-client")
+        assert "PLAIN" in c.esmtp_features.get("auth", "")
+        c.login("sender@example.test", USER_PW)
+        n = len(sink.messages)
+        c.sendmail("sender@example.test", ["legacy@outside.test"], b"Subject: legacy\r\n\r\nx\r\n")
+        c.quit()
+        sink.wait(n + 1)
+        # still never on port 25
+        c = smtplib.SMTP("127.0.0.1", m.smtp, timeout=30)
+        c.ehlo("x")
+        assert "auth" not in c.esmtp_features
+        c.quit()
+    finally:
+        m.stop()
+
+
+def test_queue_retries_after_relay_outage(db, users):
+    from conftest import free_port
+    port = free_port()
+    m = Maild(db, relay=port)
+    try:
+        c = smtplib.SMTP_SSL("127.0.0.1", m.smtps, timeout=30, context=tls_ctx())
+        c.login("sender@example.test", USER_PW)
+        c.sendmail("sender@example.test", ["later@outside.test"], b"Subject: retried\r\n\r\nx\r\n")
+        c.quit()
+        end = time.time() + 10
+        while time.time() < end and "deferred <later@outside.test>" not in m.logtext():
+            time.sleep(0.1)
+        assert "deferred <later@outside.test>" in m.logtext()
+        s = Sink()
+        try:
+            # the sink listens on a port of its own; point a second relay port at it by restarting
+            # maild on the same queue with that relay
+            m.stop()
+            with open(m.cfgfile) as f:
+                cfg = f.read().replace(f"relay = 127.0.0.1:{port}", f"relay = 127.0.0.1:{s.port}")
+            with open(m.cfgfile, "w") as f:
+                f.write(cfg)
+            m.log = open(m.log.name, "a+")
+            m.start()
+            time.sleep(2)
+            assert s.messages == []           # not due yet: backoff
+            m.set_clock(600)                  # ten minutes later by the test clock
+            msgs = s.wait(1)
+            assert msgs[0][1] == ["later@outside.test"] and b"retried" in msgs[0][2]
+        finally:
+            s.stop()
+            m.set_clock(0)
+    finally:
+        m.stop()
