@@ -380,7 +380,7 @@ out:
 			free(plans[i].fwd);
 		}
 	}
-	if (!ok && reply[0] == '4')
+	if (!ok)
 		metrics_inc("yubin_maild_messages_tempfailed_total");
 	free(plans);
 	buf_free(&hdr);
