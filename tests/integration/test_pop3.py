@@ -189,6 +189,26 @@ def test_wrong_passwords_lock_then_unlock(db, root, maild):
     p.quit()
 
 
+def test_support_unlocks_through_the_api(db, root, support, maild):
+    create_account(root, "unlockme")
+    login = "unlockme@example.test"
+    for i in range(10):
+        p = pop3s(maild)
+        p.user(login)
+        assert err(p.pass_, "Wrong#Passw0rd-9").startswith("-ERR [AUTH]")
+        p.quit()
+    assert "locked" in root.get("/domains/example.test/accounts/unlockme").json()["status"]
+    p = pop3s(maild)
+    p.user(login)
+    assert err(p.pass_, USER_PW).startswith("-ERR [AUTH]")
+    p.quit()
+    assert support.post("/domains/example.test/accounts/unlockme/unlock").status_code == 204
+    p = signed_in(maild, login)
+    assert p.stat() == (0, 0)
+    p.quit()
+    assert "locked" not in root.get("/domains/example.test/accounts/unlockme").json()["status"]
+
+
 def test_five_failures_close_the_connection(db, root, maild):
     create_account(root, "persistent")
     p = pop3s(maild)
