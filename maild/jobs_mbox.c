@@ -4,15 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "core/util.h"
+#include "maild/maildir.h"
 
 static bool
 safe_part(const char *s)
@@ -26,19 +25,6 @@ mbox_path(const struct config *cfg, const char *domain, const char *name, char *
 	if (!safe_part(domain) || !safe_part(name) || cfg->maildir_root[0] == '\0')
 		return false;
 	return bsnprintf(out, outsz, "%s/%s/%s", cfg->maildir_root, domain, name);
-}
-
-int
-mbox_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
 
 int
@@ -93,7 +79,7 @@ write_marker(const char *dir, int64_t account_id)
 		rc = -1;
 	(void)unlink(tmp);
 	if (rc == 0)
-		rc = mbox_fsync_dir(dir);
+		rc = maildir_fsync_dir(dir);
 	return rc;
 }
 
@@ -122,28 +108,6 @@ mbox_owner(const char *dir, int64_t account_id, bool claim)
 }
 
 static int
-mkdir_p(const char *path)
-{
-	char tmp[4096];
-	size_t i, n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(tmp, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -1;
-		tmp[i] = path[i];
-	}
-	return 0;
-}
-
-static int
 make_subdirs(const char *dir)
 {
 	static const char *const subs[] = { "cur", "new", "tmp" };
@@ -159,24 +123,6 @@ make_subdirs(const char *dir)
 			return -1;
 	}
 	return 0;
-}
-
-int
-mbox_create(const char *dir, int64_t account_id)
-{
-	if (mkdir_p(dir) != 0)
-		return -1;
-	switch (mbox_owner(dir, account_id, true)) {
-	case MBOX_OURS:
-		break;
-	case MBOX_FOREIGN:
-		errno = EEXIST;
-		return -1;
-	case MBOX_ABSENT:
-	case MBOX_ERROR:
-		return -1;
-	}
-	return make_subdirs(dir);
 }
 
 int
@@ -336,80 +282,6 @@ mbox_find(const char *folderdir, const char *base, size_t baselen, char *rel, si
 			return found;
 	}
 	return 0;
-}
-
-void
-mbox_unique(char *out, size_t outsz)
-{
-	static atomic_uint counter;
-	char host[256];
-	struct timeval tv;
-	size_t i;
-
-	if (gethostname(host, sizeof(host)) != 0)
-		bstrcpy(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	/* '/' and ':' cannot appear in a Maildir name (path separator, flag separator). */
-	for (i = 0; host[i] != '\0'; i++)
-		if (host[i] == '/' || host[i] == ':' || host[i] == ',')
-			host[i] = '_';
-	gettimeofday(&tv, NULL);
-	(void)bsnprintf(out, outsz, "%lld.M%ldP%ldQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
-	    (long)getpid(), atomic_fetch_add(&counter, 1u), host);
-}
-
-int
-mbox_store(const char *folderdir, const void *data, size_t len, const char *flags,
-           time_t mtime, char *name_r, size_t namesz)
-{
-	char uniq[384], name[512], tmp[4096], dst[4096], sub[4096];
-	const char *p = data;
-	size_t off = 0;
-	int fd, saved;
-
-	mbox_unique(uniq, sizeof(uniq));
-	if (!bsnprintf(name, sizeof(name), "%s,S=%zu%s%s", uniq, len, flags ? ":2," : "", flags ? flags : "") ||
-	    !bsnprintf(tmp, sizeof(tmp), "%s/tmp/%s", folderdir, uniq) ||
-	    !bsnprintf(sub, sizeof(sub), "%s/%s", folderdir, flags ? "cur" : "new") ||
-	    !bsnprintf(dst, sizeof(dst), "%s/%s", sub, name) || !bstrcpy(name_r, namesz, name)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (mtime != 0) {
-		struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
-
-		if (futimens(fd, ts) != 0)
-			goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, dst) != 0 || mbox_fsync_dir(sub) != 0)
-		goto fail;
-	return 0;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	(void)unlink(tmp);
-	errno = saved;
-	return -1;
 }
 
 /* Remove `name` under the open folder dfd, not following symbolic links. */

@@ -1,5 +1,6 @@
 /* maild/jobs_mbox.h: a mailbox on disk (Maildir++) as POP3, the jobs, retention and mail copy see it:
- * its path, the owner marker, walks over its folders, sizes, atomic stores, removal, a session lock. */
+ * its path, the owner marker, walks over its folders, sizes, removal, a session lock. Creating a mailbox
+ * and writing messages are maild/maildir.c's (maildir_ensure, maildir_open). */
 #ifndef YUBIN_MAILD_JOBS_MBOX_H
 #define YUBIN_MAILD_JOBS_MBOX_H
 
@@ -7,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "core/config.h"
 
@@ -34,9 +34,6 @@ enum mbox_owner {
 enum mbox_owner mbox_owner(const char *dir, int64_t account_id, bool claim);
 /* The account id in dir's marker: 1 found, 0 no marker, -1 error or unreadable. */
 int mbox_marker(const char *dir, int64_t *id_r);
-/* Create the mailbox (parents, cur/new/tmp, the marker). 0, or -1 with errno (EEXIST when it
- * belongs to another account). */
-int mbox_create(const char *dir, int64_t account_id);
 /* Create the Maildir++ folder `folder` (".Archive") with cur/new/tmp and `maildirfolder`. 0 or -1. */
 int mbox_folder_create(const char *dir, const char *folder);
 
@@ -56,18 +53,6 @@ size_t mbox_base_len(const char *name);
 /* Find the file whose unique part is `base` in folder/new or folder/cur (it may have been
  * renamed by a flag change). Writes "sub/name" relative to the folder. 1 found, 0 not, -1 error. */
 int mbox_find(const char *folderdir, const char *base, size_t baselen, char *rel, size_t relsz);
-
-/* Store a message in folderdir (a Maildir: tmp, write, fsync, rename, fsync the folder):
- * into cur/ with ":2,FLAGS" when flags is not NULL, else into new/. mtime (when not 0) is
- * set as the file's time: Dovecot and retention read it as the delivery time. The new name
- * (without sub folder) goes to name_r. 0 or -1 (errno). */
-int mbox_store(const char *folderdir, const void *data, size_t len, const char *flags,
-               time_t mtime, char *name_r, size_t namesz);
-/* A unique Maildir name base ("time.MusecPpid_n.host") into out. */
-void mbox_unique(char *out, size_t outsz);
-
-/* fsync a folder (after a rename into it). 0 or -1. */
-int mbox_fsync_dir(const char *dir);
 
 /* Remove dir and everything under it. 0, or -1 (errno; what could be removed is gone). */
 int mbox_remove_tree(const char *dir);

@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "maild/jobs.h"
 #include "maild/jobs_mbox.h"
+#include "maild/maildir.h"
 
 static const struct db_stmt st_account = {
 	"mailcopy_account",
@@ -247,43 +248,39 @@ maildir_flags(unsigned flags, char out[8])
 	out[n] = '\0';
 }
 
-/* Fetch one message into folderdir: tmp/, fsync, its INTERNALDATE as mtime (Dovecot's
- * received date, and what retention counts from), rename into cur/ with its flags; then
- * recorded as copied together with the usage it adds. 0, 1 gone at the source, -1 failure
- * (why set: MC_TEMP). */
+/* Fetch one message into the folder (maild/maildir.c's tmp/ file and unique name), fsync, its
+ * INTERNALDATE as mtime (Dovecot's received date, and what retention counts from), rename
+ * into cur/ with its flags; then recorded as copied together with the usage it adds. 0, 1
+ * gone at the source, -1 failure (MC_TEMP). */
 static int
 copy_one(struct job *j, struct imap *im, const char *host, const struct mc_folder *f,
-         const struct mc_msg *m, const char *folderdir)
+         const struct mc_msg *m, const char *dir)
 {
-	char uniq[384], tmp[4096], dst[4096], sub[4096], fl[8], uv[24], uid[24], len_s[24];
+	char dst[MAILDIR_PATH], cur[MAILDIR_PATH], fl[8], uv[24], uid[24], len_s[24];
+	struct maildir_msg mm;
 	int64_t len = 0;
-	int fd, rc;
+	int rc;
 
-	mbox_unique(uniq, sizeof(uniq));
 	maildir_flags(m->flags, fl);
-	if (!bsnprintf(tmp, sizeof(tmp), "%s/tmp/%s", folderdir, uniq) ||
-	    !bsnprintf(sub, sizeof(sub), "%s/cur", folderdir))
+	if (maildir_open(&mm, dir, f->target) != 0)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		log_warn("mailcopy: %s", tmp);
-		return -1;
-	}
-	rc = imap_fetch_body(im, m->uid, fd, &len);
-	if (rc == 0 && fsync(fd) != 0)
+	rc = imap_fetch_body(im, m->uid, mm.fd, &len);
+	if (rc == 0 && fsync(mm.fd) != 0)
 		rc = -1;
 	if (rc == 0 && m->date != 0) {
 		struct timespec ts[2] = { { m->date, 0 }, { m->date, 0 } };
 
-		(void)futimens(fd, ts);
+		(void)futimens(mm.fd, ts);
 	}
-	if (close(fd) != 0 && rc == 0)
+	if (close(mm.fd) != 0 && rc == 0)
 		rc = -1;
-	if (rc == 0 && (!bsnprintf(dst, sizeof(dst), "%s/%s,S=%lld:2,%s", sub, uniq, (long long)len, fl) ||
-	    rename(tmp, dst) != 0 || mbox_fsync_dir(sub) != 0))
+	mm.fd = -1;
+	if (rc == 0 && (!bsnprintf(cur, sizeof(cur), "%s/cur", mm.dir) ||
+	    !bsnprintf(dst, sizeof(dst), "%s/%s,S=%lld:2,%s", cur, mm.base, (long long)len, fl) ||
+	    rename(mm.tmp, dst) != 0 || maildir_fsync_dir(cur) != 0))
 		rc = -1;
 	if (rc != 0) {
-		(void)unlink(tmp);
+		maildir_abort(&mm);
 		return rc;
 	}
 	bsnprintf(uv, sizeof(uv), "%llu", (unsigned long long)f->uidvalidity);
@@ -427,7 +424,6 @@ copy(struct job *j, struct mc *c, const struct params *p, const char *login, con
 	}
 	for (i = 0; i < c->nf; i++) {
 		struct mc_folder *f = &c->f[i];
-		char folderdir[4096];
 		uint64_t uv, exists;
 		bool any = false;
 
@@ -435,8 +431,7 @@ copy(struct job *j, struct mc *c, const struct params *p, const char *login, con
 			any = f->msgs[k].copy;
 		if (!any)
 			continue;
-		if (!bsnprintf(folderdir, sizeof(folderdir), "%s%s%s", dir, *f->target ? "/" : "", f->target) ||
-		    (*f->target && mbox_folder_create(dir, f->target) != 0)) {
+		if (*f->target && mbox_folder_create(dir, f->target) != 0) {
 			log_warn("mailcopy: folder %s/%s", dir, f->target);
 			rep->reason = MC_TEMP;
 			bsnprintf(rep->detail, sizeof(rep->detail), "cannot create the folder %s", f->utf8);
@@ -452,7 +447,7 @@ copy(struct job *j, struct mc *c, const struct params *p, const char *login, con
 
 			if (!f->msgs[k].copy)
 				continue;
-			rc = copy_one(j, im, p->host, f, &f->msgs[k], folderdir);
+			rc = copy_one(j, im, p->host, f, &f->msgs[k], dir);
 			if (rc < 0) {
 				rep->reason = MC_TEMP;
 				bsnprintf(rep->detail, sizeof(rep->detail), "copying a message of %s failed", f->utf8);
@@ -481,7 +476,7 @@ mailcopy_run(struct job *j)
 	struct mc c;
 	struct mc_report rep;
 	struct db_res *r = NULL;
-	char dir[4096], domain[256], name[65], address[330];
+	char dir[MAILDIR_PATH], domain[256], name[65], address[330];
 	const char *login;
 	int64_t quota, usage;
 	enum job_outcome o = JOB_FAILED;
@@ -524,7 +519,7 @@ mailcopy_run(struct job *j)
 		/* The password is wiped when a job ends; a copy without one cannot run. */
 		rep.reason = MC_TEMP;
 		bsnprintf(rep.detail, sizeof(rep.detail), "the request is incomplete");
-	} else if (!mbox_path(j->cfg, domain, name, dir, sizeof(dir)) || mbox_create(dir, j->account_id) != 0) {
+	} else if (maildir_ensure(j->cfg->maildir_root, domain, name, j->account_id, dir, sizeof(dir)) != 0) {
 		log_warn("mailcopy: mailbox of %s", address);
 		rep.reason = MC_TEMP;
 		bsnprintf(rep.detail, sizeof(rep.detail), "the destination mailbox is not available");

@@ -6,10 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
+#include <time.h>
 
 #include "core/db.h"
 #include "core/util.h"
+#include "maild/maildir.h"
 
 struct mailtest_db {
 	char name[64];
@@ -56,6 +61,34 @@ mailtest_db_drop(struct mailtest_db *t)
 	if (adm != NULL)
 		(void)db_plain(adm, sql);
 	db_close(&adm);
+}
+
+/* A message in folderdir written as delivery writes it (maild/maildir.c), then moved to cur/
+ * with ":2,FLAGS" when flags is not NULL, and given mtime (a delivery time) when not 0. */
+static inline int
+mailtest_store(const char *folderdir, const char *text, const char *flags, time_t mtime)
+{
+	struct maildir_msg m;
+	char from[MAILDIR_PATH], to[MAILDIR_PATH];
+	struct timespec ts[2];
+
+	if (maildir_open(&m, folderdir, "") != 0 || maildir_write(&m, text, strlen(text)) != 0 ||
+	    maildir_commit(&m) != 0)
+		return -1;
+	bsnprintf(from, sizeof(from), "%s/new/%s,S=%lld", folderdir, m.base, (long long)m.size);
+	if (flags != NULL) {
+		bsnprintf(to, sizeof(to), "%s/cur/%s,S=%lld:2,%s", folderdir, m.base, (long long)m.size, flags);
+		if (rename(from, to) != 0)
+			return -1;
+		bstrcpy(from, sizeof(from), to);
+	}
+	if (mtime != 0) {
+		ts[0].tv_sec = ts[1].tv_sec = mtime;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		if (utimensat(AT_FDCWD, from, ts, 0) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 #endif

@@ -142,18 +142,19 @@ fill_mailbox(const char *dir, int64_t id, int per_folder)
 {
 	static const char *const folders[] = { "", ".Junk", ".Trash", ".Archive", ".Projects", ".Projects.2025",
 	                                       ".日本語", NULL };
-	char p[4096], name[512];
+	char p[4096], made[MAILDIR_PATH];
+	const char *name = strrchr(dir, '/') + 1;
 	int64_t total = 0;
 	int i, k;
 
-	CHECK(mbox_create(dir, id) == 0, "mbox_create %s", dir);
+	CHECK(maildir_ensure(root, "example.test", name, id, made, sizeof(made)) == 0 && !strcmp(made, dir),
+	    "mailbox %s", dir);
 	for (i = 0; folders[i] != NULL; i++) {
 		if (*folders[i])
 			CHECK(mbox_folder_create(dir, folders[i]) == 0, "folder %s", folders[i]);
 		for (k = 0; k < per_folder; k++) {
 			bsnprintf(p, sizeof(p), "%s%s%s", dir, *folders[i] ? "/" : "", folders[i]);
-			CHECK(mbox_store(p, "Subject: x\n\nbody\n", 17, k % 2 ? "S" : NULL, 0, name, sizeof(name)) == 0,
-			    "store");
+			CHECK(mailtest_store(p, "Subject: x\n\nbody\n", k % 2 ? "S" : NULL, 0) == 0, "store");
 			total += 17;
 		}
 	}
@@ -174,13 +175,12 @@ arrive(void *arg)
 {
 	struct arrival *a = arg;
 	struct db *db = db_open(a->conninfo);
-	char name[512];
 	int i, tries;
 
 	for (tries = 0; tries < 20000 && i64(db, &st_total, a->job_id) <= 0; tries++)
 		usleep(200);
 	for (i = 0; i < 3; i++)
-		if (mbox_store(a->dir, "Subject: late\n\nnew\n", 19, NULL, 0, name, sizeof(name)) == 0)
+		if (mailtest_store(a->dir, "Subject: late\n\nnew\n", NULL, 0) == 0)
 			atomic_fetch_add(&a->written, 1);
 	db_close(&db);
 	return NULL;
@@ -275,10 +275,8 @@ main(void)
 
 		CHECK(mbox_path(&cfg, "example.test", "bob", dir, sizeof(dir)), "path");
 		fill_mailbox(dir, strtoll(bob, NULL, 10), 2);
-		bsnprintf(aside, sizeof(aside), "%s/.trash/bob@example.test-%s-abcd", root, bob);
-		bsnprintf(p, sizeof(p), "%s/.trash", root);
-		mkdir(p, 0700);
-		CHECK(mbox_create(aside, strtoll(bob, NULL, 10)) == 0, "aside");
+		bsnprintf(p, sizeof(p), "bob@example.test-%s-abcd", bob);
+		CHECK(maildir_ensure(root, ".trash", p, strtoll(bob, NULL, 10), aside, sizeof(aside)) == 0, "aside");
 		CHECK(db_runv(db, &st_drop_account, NULL, bob) == DB_OK, "drop bob");
 		job = insert(db, &st_job, "delete_account", "bob", bob);
 		CHECK(jobs_run_one(db, &cfg, "w:1:a:0") == 1, "ran");

@@ -69,10 +69,8 @@ count(const char *dir, const char *sub)
 static void
 store(const char *folder, const char *flags, long days_ago)
 {
-	char name[512];
-
-	CHECK(mbox_store(folder, "Subject: r\n\n0123456789\n", 24, flags, time(NULL) - days_ago * 86400, name,
-	    sizeof(name)) == 0, "store");
+	CHECK(mailtest_store(folder, "Subject: r\n\n0123456789\n", flags, time(NULL) - days_ago * 86400) == 0,
+	    "store");
 }
 
 int
@@ -103,9 +101,7 @@ main(void)
 	bstrcpy(id, sizeof(id), db_val(r, 0, 0));
 	db_res_free(&r);
 
-	CHECK(mbox_path(&cfg, "example.test", "alice", dir, sizeof(dir)), "path");
-	CHECK(mbox_create(dir, strtoll(id, NULL, 10)) == 0, "mailbox");
-	CHECK(mbox_folder_create(dir, ".Trash") == 0, "trash");
+	CHECK(maildir_ensure(root, "example.test", "alice", strtoll(id, NULL, 10), dir, sizeof(dir)) == 0, "mailbox");
 	bsnprintf(trash, sizeof(trash), "%s/.Trash", dir);
 	store(dir, NULL, 181);      /* new/, delivered 181 days ago: archived */
 	store(dir, "S", 200);       /* cur/, read, 200 days: archived */
@@ -137,16 +133,15 @@ main(void)
 
 	/* 32 days after the move: Trash emptied, usage lowered, Archive untouched. */
 	CHECK(retention_sweep(db, &cfg, &st) == 0, "sweep");
-	CHECK(st.deleted == 2 && st.bytes_freed == 48, "deleted %lld", (long long)st.deleted);
+	CHECK(st.deleted == 2 && st.bytes_freed == 46, "deleted %lld", (long long)st.deleted);
 	CHECK(count(dir, ".Trash/cur") == 0 && count(dir, ".Trash/new") == 0, "trash empty");
 	CHECK(count(dir, ".Archive/cur") == 2 && count(dir, ".Archive/new") == 1, "archive kept");
-	CHECK(usage(db, id) == 48, "usage lowered: %lld", (long long)usage(db, id));
+	CHECK(usage(db, id) == 50, "usage lowered: %lld", (long long)usage(db, id));
 
 	/* A mailbox marked for another account (a deleted one of the same name) is not touched. */
 	CHECK(db_runv(db, &st_account, &r, dom_id, "bob", "0") == DB_OK, "bob");
 	db_res_free(&r);
-	CHECK(mbox_path(&cfg, "example.test", "bob", other, sizeof(other)), "path");
-	CHECK(mbox_create(other, 424242) == 0, "foreign");
+	CHECK(maildir_ensure(root, "example.test", "bob", 424242, other, sizeof(other)) == 0, "foreign");
 	store(other, NULL, 500);
 	CHECK(retention_sweep(db, &cfg, &st) == 0 && st.skipped == 1, "foreign skipped");
 	CHECK(count(other, "new") == 1, "foreign mail untouched");
