@@ -380,7 +380,7 @@ out:
 			free(plans[i].fwd);
 		}
 	}
-	if (!ok)
+	if (!ok && reply[0] == '4')
 		metrics_inc("yubin_maild_messages_tempfailed_total");
 	free(plans);
 	buf_free(&hdr);

@@ -79,7 +79,7 @@ enum data_result
 smtp_read_data(struct conn *c, const char *spool_dir, int64_t limit, struct msg *m)
 {
 	char *line = malloc(SMTP_DATA_LINE_MAX);
-	struct sink *s = malloc(sizeof(*s));
+	struct sink *s = calloc(1, sizeof(*s));
 	enum data_result res = DATA_OK;
 	int64_t received = 0;
 	bool in_headers = true;
@@ -89,8 +89,6 @@ smtp_read_data(struct conn *c, const char *spool_dir, int64_t limit, struct msg 
 		free(s);
 		return DATA_LOST;   /* cannot even read: drop the connection */
 	}
-	memset(s, 0, offsetof(struct sink, buf));
-	s->len = 0;
 	s->fd = -1;
 	if (!bsnprintf(m->body_path, sizeof(m->body_path), "%s/body.XXXXXX", spool_dir) ||
 	    (s->fd = mkostemp(m->body_path, O_CLOEXEC)) < 0) {
