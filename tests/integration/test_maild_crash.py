@@ -47,8 +47,10 @@ def test_kill9_during_1000_messages(db, acct):
     threads = [threading.Thread(target=sender) for _ in range(4)]
     for t in threads:
         t.start()
-    while len(acked) < 300:
+    end = time.time() + 120
+    while len(acked) < 300 and time.time() < end:
         time.sleep(0.01)
+    assert len(acked) >= 300, md.logtext()[-3000:]
     md.kill9()
     time.sleep(0.5)
     md.start()
