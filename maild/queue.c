@@ -414,6 +414,48 @@ process(const char *qd, const char *name)
 	metrics_add("yubin_maild_queue_size", -1);
 }
 
+/* Entries are split among a few threads, so one slow destination (a 30 s connect timeout)
+ * does not hold up the rest; each entry is in exactly one slice. */
+#define QUEUE_THREADS 4
+
+struct slice {
+	const char *qd;
+	char **names;
+	size_t n, k;
+};
+
+static void *
+slice_run(void *arg)
+{
+	struct slice *sl = arg;
+	size_t i;
+
+	for (i = sl->k; i < sl->n; i += QUEUE_THREADS)
+		process(sl->qd, sl->names[i]);
+	return NULL;
+}
+
+static void
+run_parallel(const char *qd, char **names, size_t n)
+{
+	struct slice sl[QUEUE_THREADS];
+	pthread_t t[QUEUE_THREADS];
+	bool started[QUEUE_THREADS];
+	size_t k;
+
+	for (k = 0; k < QUEUE_THREADS; k++) {
+		sl[k] = (struct slice){ qd, names, n, k };
+		started[k] = false;
+		if (k < n && n > 1)
+			started[k] = pthread_create(&t[k], NULL, slice_run, &sl[k]) == 0;
+		if (!started[k])
+			slice_run(&sl[k]);
+	}
+	for (k = 0; k < QUEUE_THREADS; k++)
+		if (started[k])
+			pthread_join(t[k], NULL);
+}
+
 static void
 scan(const char *qd)
 {
@@ -449,10 +491,9 @@ scan(const char *qd)
 	waiting = count;
 	pthread_mutex_unlock(&kick_mtx);
 	metrics_set("yubin_maild_queue_size", count);
-	for (i = 0; i < n; i++) {
-		process(qd, names[i]);
+	run_parallel(qd, names, n);
+	for (i = 0; i < n; i++)
 		free(names[i]);
-	}
 	free(names);
 }
 
