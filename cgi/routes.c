@@ -12,6 +12,7 @@ const struct api_route *const route_tables[ROUTE_TABLES_MAX] = {
 	api_routes_domains,
 	api_routes_admins,
 	api_routes_tokens,
+	api_routes_extra3,   /* api/csv_pages.c: page-only rows, before the CSV and job API rows they use */
 	api_routes_csv,
 	api_routes_jobs,
 	api_routes_support,
@@ -22,5 +23,4 @@ const struct api_route *const route_tables[ROUTE_TABLES_MAX] = {
 	api_routes_accounts,
 	api_routes_extra1,
 	api_routes_extra2,
-	api_routes_extra3,
 };
