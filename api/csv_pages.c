@@ -214,7 +214,7 @@ job_from_row(struct api_ctx *c, const char *id_s, struct db_res *r)
 	    (json_int_t)db_i64(r, 0, 6), "errors", errors ? errors : json_array()));
 }
 
-/* A count of the job's result object ({created|updated|skipped: N}); -1 when absent. */
+/* A count of the job's result object ({created|updated|unchanged|skipped: N}); -1 when absent. */
 static json_int_t
 result_count(json_t *result, const char *key)
 {
@@ -299,6 +299,8 @@ csv_job(struct api_ctx *c)
 	json_object_set_new(out, "changed", json_integer(n >= 0 ? n : done));
 	if ((n = result_count(result, "skipped")) > 0)
 		json_object_set_new(out, "skipped", json_integer(n));
+	if ((n = result_count(result, "unchanged")) > 0)
+		json_object_set_new(out, "unchanged", json_integer(n));
 	json_decref(params);
 	json_decref(result);
 	/* The domain's navigation on the page, as on the domain's other pages. */
