@@ -96,6 +96,23 @@ static const struct db_stmt st_delete = {
 	"AND name IN (SELECT jsonb_array_elements_text($2::jsonb)) AND NOT is_system", 2
 };
 
+/* What goes with the accounts (SPEC §10): their aliases, and the catch-all when it points at
+ * one of them; locked, so the audit names exactly what the cascade removes. */
+static const struct db_stmt st_delete_aliases = {
+	"accounts_delete_aliases",
+	"SELECT al.name || '@' || d.name, a.name || '@' || d.name FROM aliases al "
+	"JOIN accounts a ON a.id = al.account_id JOIN domains d ON d.id = a.domain_id "
+	"WHERE a.domain_id = $1::bigint AND a.name IN (SELECT jsonb_array_elements_text($2::jsonb)) "
+	"AND NOT a.is_system ORDER BY al.name FOR UPDATE OF al", 2
+};
+
+static const struct db_stmt st_delete_catchall = {
+	"accounts_delete_catchall",
+	"SELECT a.name FROM domains d JOIN accounts a ON a.id = d.catchall_account_id "
+	"WHERE d.id = $1::bigint AND a.name IN (SELECT jsonb_array_elements_text($2::jsonb)) "
+	"AND NOT a.is_system FOR UPDATE OF d", 2
+};
+
 static const struct db_stmt st_purge_job = {
 	"accounts_purge_job",
 	"INSERT INTO jobs (kind, domain, account, account_id, actor, params) "
@@ -617,6 +634,19 @@ delete_names(struct api_ctx *c, const struct domain_ref *dom, const char **names
 		status = api_fail1(c, 404, "not_found", "names", "not_found");
 		goto out;
 	}
+	db_res_free(&r);
+	if (db_runv(c->db, &st_delete_aliases, &r, dom->id_s, js) != DB_OK)
+		goto fail;
+	for (k = 0; k < db_rows(r); k++)
+		if (audit(c, dom->name, "alias_delete", db_val(r, k, 0), json_pack("{s:s, s:s}",
+		    "account", db_val(r, k, 1), "reason", "account_delete")) != DB_OK)
+			goto fail;
+	db_res_free(&r);
+	if (db_runv(c->db, &st_delete_catchall, &r, dom->id_s, js) != DB_OK)
+		goto fail;
+	if (db_rows(r) > 0 && audit(c, dom->name, "catchall_off", "", json_pack("{s:s, s:s}",
+	    "from", db_val(r, 0, 0), "reason", "account_delete")) != DB_OK)
+		goto fail;
 	if (db_runv(c->db, &st_delete_jobs, NULL, dom->id_s, js, c->p->login) != DB_OK ||
 	    db_runv(c->db, &st_delete, NULL, dom->id_s, js) != DB_OK ||
 	    db_notify_domain(c->db, dom->name) != DB_OK)

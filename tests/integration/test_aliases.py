@@ -278,6 +278,13 @@ def test_deleting_account_removes_aliases_and_catchall(root, db):
     assert db.query("SELECT count(*) FROM aliases WHERE name = 'gone1'") == [(0,)]
     assert db.query("SELECT count(*) FROM local_names WHERE name IN ('gone1', 'leaving')") == [(0,)]
     assert root.get(f"/domains/{D}/catch-all").json() == {"account": None}
+    if r.status_code == 204:
+        # What went with the account is audited in the same transaction.
+        rows = db.query("SELECT action, target, details->>'account', details->>'from', details->>'reason' "
+                        "FROM audit_log WHERE action IN ('alias_delete', 'catchall_off') "
+                        "AND details->>'reason' = 'account_delete' ORDER BY id")
+        assert rows == [("alias_delete", "gone1@example.test", "leaving@example.test", None, "account_delete"),
+                        ("catchall_off", "", None, "leaving", "account_delete")]
     # Both names are free again.
     assert root.post(f"{ACC}/alice/aliases", {"name": "leaving"}).status_code == 201
     assert root.post(f"{ACC}/alice/aliases", {"name": "gone1"}).status_code == 201
