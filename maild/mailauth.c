@@ -36,8 +36,8 @@ static const struct db_stmt st_audit = {
 
 /* An audit row about `login`; only for an account that exists, so a stranger cannot fill a
  * domain's log with names of his choosing. Failing to write it is logged, not fatal. */
-static void
-audit(struct db *db, const char *domain, const char *login, const char *proto, const char *what,
+void
+mailauth_audit(struct db *db, const char *domain, const char *login, const char *proto, const char *what,
       const char *reason, const char *remote_addr)
 {
 	char now[32], action[64];
@@ -102,7 +102,7 @@ mailauth_check(struct db *db, const struct config *cfg, const char *proto,
 	case LK_FOUND:
 		if (db_runv(db, &st_account, &r, domain, name, clock_now_str(now, sizeof(now))) == DB_OK &&
 		    db_rows(r) == 1)
-			audit(db, domain, lower, proto, "login_refused", "locked", remote_addr);
+			mailauth_audit(db, domain, lower, proto, "login_refused", "locked", remote_addr);
 		res = MA_LOCKED;
 		goto out;
 	case LK_TEMPFAIL:
@@ -129,7 +129,7 @@ mailauth_check(struct db *db, const struct config *cfg, const char *proto,
 		if (known) {
 			bool now_locked = lockout_check(db, lower) == LK_FOUND;
 
-			audit(db, domain, lower, proto, "login_failed",
+			mailauth_audit(db, domain, lower, proto, "login_failed",
 			    now_locked ? "bad_password_locked" : "bad_password", remote_addr);
 		}
 		res = MA_BAD;
@@ -140,7 +140,7 @@ mailauth_check(struct db *db, const struct config *cfg, const char *proto,
 	 * compromised account's password signs in nowhere, a temporary password only to the
 	 * panel. Neither counts as a failure: the password was right. */
 	if (db_bool(r, 0, 2) || db_bool(r, 0, 3)) {
-		audit(db, domain, lower, proto, "login_refused",
+		mailauth_audit(db, domain, lower, proto, "login_refused",
 		    db_bool(r, 0, 3) ? "temp_password" : "compromised", remote_addr);
 		res = MA_REFUSED;
 		goto out;

@@ -32,4 +32,9 @@ enum mailauth_result mailauth_check(struct db *db, const struct config *cfg, con
                                     const char *remote_addr, const char *login,
                                     const char *password, struct mailauth_user *u);
 
+/* An audit row (action "<proto>_<what>", details {reason, protocol}) about an existing
+ * account's address; a failure to write it is logged, not fatal. */
+void mailauth_audit(struct db *db, const char *domain, const char *login, const char *proto,
+                    const char *what, const char *reason, const char *remote_addr);
+
 #endif

@@ -195,10 +195,17 @@ cmd_auth(struct sess *s, const char *arg)
 		log_info("smtp %s: authenticated as %s peer=%s", s->env.id, s->user.address, s->env.peer);
 		return;
 	case SA_BAD:
-	case SA_LOCKED:
-	case SA_REFUSED:
 		metrics_inc("yubin_maild_auth_total{result=\"failed\"}");
 		reply(s, "535 5.7.8 Authentication credentials invalid");
+		break;
+	case SA_LOCKED:
+		/* The same texts as POP3 (maild/pop3.c); a lock is told for unknown logins too. */
+		metrics_inc("yubin_maild_auth_total{result=\"failed\"}");
+		reply(s, "535 5.7.8 Account locked after too many failed sign-ins; try again later");
+		break;
+	case SA_REFUSED:
+		metrics_inc("yubin_maild_auth_total{result=\"failed\"}");
+		reply(s, "535 5.7.8 Sign-in refused: set a new password in the mail panel first");
 		break;
 	case SA_TEMPFAIL:
 		metrics_inc("yubin_maild_db_errors_total");
@@ -252,7 +259,8 @@ cmd_mail(struct sess *s, const char *arg)
 	if (s->srv->mode == SMTP_SUBMISSION) {
 		struct db *db = db_pool_get();
 		char why[128];
-		enum submit_check ck = submit_check_sender(db, s->cfg, &s->user, p.addr, why, sizeof(why));
+		enum submit_check ck = submit_check_sender(db, s->cfg, &s->user, p.addr, s->env.peer,
+		    why, sizeof(why));
 
 		db_pool_put(&db);
 		switch (ck) {

@@ -52,11 +52,12 @@ static const struct db_stmt st_prune = {
 
 enum submit_check
 submit_check_sender(struct db *db, const struct config *cfg, const struct mailauth_user *u,
-                    const char *from, char *why, size_t whysz)
+                    const char *from, const char *peer, char *why, size_t whysz)
 {
 	struct db_res *res = NULL;
 	char id[24], now[32];
 	enum submit_check rc = SUBMIT_TEMPFAIL;
+	const char *reason = NULL;
 
 	(void)cfg;
 	why[0] = '\0';
@@ -70,17 +71,20 @@ submit_check_sender(struct db *db, const struct config *cfg, const struct mailau
 	}
 	if (db_bool(res, 0, 0) || db_bool(res, 0, 1)) {
 		bstrcpy(why, whysz, "the account is suspended");
+		reason = db_bool(res, 0, 0) ? "compromised" : "temp_password";
 		rc = SUBMIT_REFUSED;
 		goto out;
 	}
 	if (db_bool(res, 0, 2)) {
 		bstrcpy(why, whysz, "the account is send-locked (too many messages in 24 hours)");
+		reason = "send_locked";
 		rc = SUBMIT_REFUSED;
 		goto out;
 	}
 	switch (lockout_check(db, u->address)) {
 	case LK_FOUND:
 		bstrcpy(why, whysz, "the account is locked");
+		reason = "locked";
 		rc = SUBMIT_REFUSED;
 		goto out;
 	case LK_NOTFOUND:
@@ -104,12 +108,16 @@ submit_check_sender(struct db *db, const struct config *cfg, const struct mailau
 	}
 out:
 	db_res_free(&res);
+	/* SPEC §6 / issue 9: every refusal by status lands in the audit log. */
+	if (reason != NULL)
+		mailauth_audit(db, u->domain, u->address, "smtp", "send_refused", reason, peer);
 	return rc;
 }
 
 enum submit_check
-submit_count(struct db *db, const struct config *cfg, int64_t account_id)
+submit_count(struct db *db, const struct config *cfg, const struct mailauth_user *u, const char *peer)
 {
+	int64_t account_id = u->account_id;
 	struct db_res *res = NULL;
 	char id[24], now[32];
 	enum submit_check rc = SUBMIT_TEMPFAIL;
@@ -126,6 +134,7 @@ submit_count(struct db *db, const struct config *cfg, int64_t account_id)
 		if (db_runv(db, &st_lock, NULL, id, now) != DB_OK)
 			goto out;
 		log_info("submit: account %s send-locked after %lld messages in 24 h", id, (long long)n - 1);
+		mailauth_audit(db, u->domain, u->address, "smtp", "send_locked", "send_limit_per_day", peer);
 		metrics_inc("yubin_maild_send_locks_total");
 		rc = SUBMIT_REFUSED;
 		goto out;
@@ -157,7 +166,7 @@ deliver_submission(const struct config *cfg, const struct envelope *env, struct 
 	buf_init(&hdr);
 	q.fd = -1;
 	q.path[0] = '\0';
-	switch (submit_count(db, cfg, env->user->account_id)) {
+	switch (submit_count(db, cfg, env->user, env->peer)) {
 	case SUBMIT_OK:
 		break;
 	case SUBMIT_NOT_OWN:

@@ -17,13 +17,15 @@ enum submit_check {
 };
 
 /* Read fresh from the database at every MAIL FROM, so a lock or a release the panel
- * answered applies to the next transaction. */
+ * answered applies to the next transaction. A refusal by status is audited
+ * (smtp_send_refused, from `peer`). */
 enum submit_check submit_check_sender(struct db *db, const struct config *cfg,
                                       const struct mailauth_user *u, const char *from,
-                                      char *why, size_t whysz);
+                                      const char *peer, char *why, size_t whysz);
 /* Count one sent message in the current hour bucket; when the last 24 h hold more than
- * send_limit_per_day, set send_locked_at and answer SUBMIT_REFUSED (the message is not
- * sent). SUBMIT_OK when counted and under the limit. */
-enum submit_check submit_count(struct db *db, const struct config *cfg, int64_t account_id);
+ * send_limit_per_day, set send_locked_at, audit it (smtp_send_locked) and answer
+ * SUBMIT_REFUSED (the message is not sent). SUBMIT_OK when counted and under the limit. */
+enum submit_check submit_count(struct db *db, const struct config *cfg, const struct mailauth_user *u,
+                               const char *peer);
 
 #endif

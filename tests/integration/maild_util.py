@@ -139,7 +139,9 @@ class Maild:
     def start(self):
         self.proc = subprocess.Popen([os.path.join(BUILD, "yubin-maild"), "--config", self.cfgfile],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
-        wait_port(self.smtp, self.proc)
+        # Every listener, not only port 25: they open one after another.
+        for port in (self.smtp, self.sub, self.smtps):
+            wait_port(port, self.proc)
 
     def set_clock(self, offset):
         with open(self.clockfile, "w") as f:

@@ -1,0 +1,253 @@
+# tests/integration/test_points_issue9.py: issue 9's account statuses end to end across the panel and
+# yubin-maild (SPEC §6): one failure counter for panel, SMTP AUTH and POP3, unlocked by support through
+# the API; compromised refuses sending until a new password; the send lock after send_limit_per_day,
+# released by support or 24 h later on the test clock; each refusal's SMTP/POP3 text and audit row;
+# submission on 465 and 587 both going out through the queue.
+import poplib
+import smtplib
+import ssl
+import time
+
+import pytest
+
+from conftest import ADMIN_PW, Client, free_port
+from maild_util import Maild, Sink
+from pop3_util import USER_PW, create_account
+
+D = "example.test"
+NEW_PW = "N3w#Secret-pw-x"
+
+
+def tls_ctx():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def sink():
+    s = Sink()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def md(db, sink):
+    pop3, pop3s = free_port(), free_port()
+    m = Maild(db, relay=sink.port, extra=f"send_limit_per_day = 2\npop3_listen = 127.0.0.1:{pop3}\n"
+                                         f"pop3s_listen = 127.0.0.1:{pop3s}")
+    m.pop3, m.pop3s = pop3, pop3s
+    yield m
+    m.stop()
+
+
+def clear(db):
+    db.execute("DELETE FROM ip_failures")
+
+
+def smtps(md):
+    c = smtplib.SMTP_SSL("127.0.0.1", md.smtps, timeout=30, context=tls_ctx())
+    c.ehlo("client")
+    return c
+
+
+def starttls(md):
+    c = smtplib.SMTP("127.0.0.1", md.sub, timeout=30)
+    c.ehlo("client")
+    c.starttls(context=tls_ctx())
+    c.ehlo("client")
+    return c
+
+
+def smtp_auth(c, login, pw, mech="PLAIN"):
+    """One AUTH exchange (smtplib's login() would try PLAIN and then LOGIN); answers (code, text)."""
+    c.user, c.password = login, pw
+    try:
+        return c.auth(mech, c.auth_plain if mech == "PLAIN" else c.auth_login, initial_response_ok=True)
+    except smtplib.SMTPAuthenticationError as e:
+        return e.smtp_code, e.smtp_error
+
+
+def pop3_pass(md, login, pw, implicit=True):
+    if implicit:
+        p = poplib.POP3_SSL("127.0.0.1", md.pop3s, context=tls_ctx(), timeout=20)
+    else:
+        p = poplib.POP3("127.0.0.1", md.pop3, timeout=20)
+        p.stls(context=tls_ctx())
+    p.user(login)
+    try:
+        r = p.pass_(pw).decode()
+    except poplib.error_proto as e:
+        r = e.args[0].decode()
+    return p, r
+
+
+def failures(db, login):
+    return db.query("SELECT failures, locked_until IS NOT NULL FROM auth_failures WHERE login = %s", (login,))
+
+
+def audit(db, login, action):
+    return [r[0] for r in db.query("SELECT details->>'reason' FROM audit_log WHERE actor = %s AND action = %s "
+                                   "ORDER BY id", (login, action))]
+
+
+def sent_to(sink, rcpt):
+    return [m for m in sink.messages if rcpt in m[1]]
+
+
+def test_submission_on_both_ports_goes_out_through_the_queue(db, root, md, sink):
+    create_account(root, "twoports")
+    login = f"twoports@{D}"
+    # 587: nothing but STARTTLS before TLS, AUTH PLAIN and LOGIN after it.
+    c = smtplib.SMTP("127.0.0.1", md.sub, timeout=30)
+    c.ehlo("client")
+    assert "starttls" in c.esmtp_features and "auth" not in c.esmtp_features
+    c.starttls(context=tls_ctx())
+    c.ehlo("client")
+    assert set(c.esmtp_features["auth"].split()) == {"PLAIN", "LOGIN"}
+    c.login(login, USER_PW)
+    c.sendmail(login, ["far587@outside.test"], b"Subject: via 587\r\n\r\nx\r\n")
+    c.quit()
+    # 465: TLS from the first byte, AUTH offered at once.
+    c = smtps(md)
+    assert set(c.esmtp_features["auth"].split()) == {"PLAIN", "LOGIN"}
+    c.login(login, USER_PW)
+    c.sendmail(login, ["far465@outside.test"], b"Subject: via 465\r\n\r\nx\r\n")
+    c.quit()
+    for rcpt, subj in (("far587@outside.test", b"via 587"), ("far465@outside.test", b"via 465")):
+        end = time.time() + 20
+        while time.time() < end and not sent_to(sink, rcpt):
+            time.sleep(0.05)
+        (frm, rcpts, data), = sent_to(sink, rcpt)
+        assert frm == login and subj in data and b"with ESMTPSA" in data
+        # The queue, not the session, delivered it to the relay.
+        assert f"queue: delivered to <{rcpt}> from <{login}>" in md.logtext()
+
+
+def test_failures_mixed_over_panel_smtp_and_pop3_lock_then_support_unlocks(db, root, panel, md, sink):
+    create_account(root, "mixed")
+    login = f"mixed@{D}"
+    clear(db)
+    web = Client(panel.url)
+    # 10 failures in a row (the default threshold), taken turn about by the three services.
+    for i in range(10):
+        kind = i % 3
+        if kind == 0:
+            c = starttls(md) if i % 2 else smtps(md)
+            assert smtp_auth(c, login, f"Wrong#pw-{i}", "LOGIN" if i % 2 else "PLAIN")[0] == 535
+            c.quit()
+        elif kind == 1:
+            p, r = pop3_pass(md, login, f"Wrong#pw-{i}", implicit=bool(i % 2))
+            assert r.startswith("-ERR [AUTH]"), r
+            p.quit()
+        else:
+            assert web.login(login, f"Wrong#pw-{i}", side="mail").status_code == 401
+        assert failures(db, login) == [(i + 1, i == 9)], i
+    clear(db)
+    # Locked: the right password is refused everywhere, each with a text that says so.
+    c = smtps(md)
+    code, text = smtp_auth(c, login, USER_PW)
+    c.quit()
+    assert code == 535 and b"5.7.8" in text and b"locked" in text.lower(), text
+    p, r = pop3_pass(md, login, USER_PW)
+    p.quit()
+    assert r.startswith("-ERR [AUTH]") and "locked" in r.lower()
+    r = web.login(login, USER_PW, side="mail")
+    assert r.status_code == 423 and r.json()["error"]["code"] == "locked"
+    assert failures(db, login) == [(10, True)]          # attempts meanwhile do not count
+    # ... and each refusal is in the audit log.
+    assert audit(db, login, "smtp_login_refused") == ["locked"]
+    assert audit(db, login, "pop3_login_refused") == ["locked"]
+    assert "bad_password_locked" in audit(db, login, "smtp_login_failed") + audit(db, login, "pop3_login_failed")
+    # Support unlocks through the API; the next sign-in works on every service.
+    s = Client(panel.url)
+    assert s.login("support1", ADMIN_PW).status_code == 200
+    assert s.post(f"/domains/{D}/accounts/mixed/unlock").status_code == 204
+    assert failures(db, login) == []
+    c = starttls(md)
+    assert smtp_auth(c, login, USER_PW)[0] == 235
+    c.sendmail(login, ["after-unlock@outside.test"], b"Subject: unlocked\r\n\r\nx\r\n")
+    c.quit()
+    p, r = pop3_pass(md, login, USER_PW, implicit=False)
+    assert r.startswith("+OK")
+    p.quit()
+    assert web.login(login, USER_PW, side="mail").status_code == 200
+    clear(db)
+
+
+def test_compromised_refuses_sending_until_a_new_password(db, root, panel, support, md, sink):
+    create_account(root, "victim")
+    login = f"victim@{D}"
+    open_session = smtps(md)
+    assert smtp_auth(open_session, login, USER_PW)[0] == 235
+    assert support.post(f"/domains/{D}/accounts/victim/compromised").status_code == 204
+    # A session signed in before: its next MAIL is refused.
+    code, text = open_session.mail(login)
+    assert code == 550 and b"5.7.1" in text and b"suspended" in text, text
+    open_session.quit()
+    # The current password signs in nowhere, and the text says what to do.
+    c = smtps(md)
+    code, text = smtp_auth(c, login, USER_PW)
+    c.quit()
+    assert code == 535 and b"new password" in text, text
+    p, r = pop3_pass(md, login, USER_PW)
+    p.quit()
+    assert r.startswith("-ERR [AUTH]") and "new password" in r
+    assert audit(db, login, "smtp_login_refused") == ["compromised"]
+    assert audit(db, login, "pop3_login_refused") == ["compromised"]
+    assert audit(db, login, "smtp_send_refused") == ["compromised"]
+    # An admin sets a new password: sending works with it, the old one stays refused.
+    assert root.patch(f"/domains/{D}/accounts/victim", {"password": NEW_PW}).status_code == 200
+    c = smtps(md)
+    assert smtp_auth(c, login, USER_PW)[0] == 535
+    c.quit()
+    n = len(sent_to(sink, "reopened@outside.test"))
+    c = starttls(md)
+    assert smtp_auth(c, login, NEW_PW)[0] == 235
+    assert c.sendmail(login, ["reopened@outside.test"], b"Subject: reopened\r\n\r\nx\r\n") == {}
+    c.quit()
+    end = time.time() + 20
+    while time.time() < end and len(sent_to(sink, "reopened@outside.test")) == n:
+        time.sleep(0.05)
+    assert len(sent_to(sink, "reopened@outside.test")) == n + 1
+
+
+def test_send_lock_then_support_releases_it_then_the_clock_lifts_it(db, root, support, md, sink):
+    create_account(root, "chatty")
+    login = f"chatty@{D}"
+
+    def send_n(c, n, tag):
+        for i in range(n):
+            assert c.sendmail(login, [f"{tag}{i}@outside.test"], b"Subject: n\r\n\r\nx\r\n") == {}
+
+    c = smtps(md)
+    c.login(login, USER_PW)
+    send_n(c, 2, "ok")                                   # send_limit_per_day = 2
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        c.sendmail(login, ["third@outside.test"], b"Subject: n\r\n\r\nx\r\n")
+    assert e.value.smtp_code == 550 and b"5.7.1" in e.value.smtp_error and b"limit" in e.value.smtp_error
+    code, text = c.mail(login)
+    assert code == 550 and b"send-locked" in text, text
+    c.quit()
+    assert not any("third@outside.test" in m[1] for m in sink.messages)
+    assert support.get(f"/domains/{D}/accounts/chatty").json()["status"] == ["send_locked"]
+    assert audit(db, login, "smtp_send_locked") == ["send_limit_per_day"]
+    assert audit(db, login, "smtp_send_refused") == ["send_locked"]
+    # Support releases it: sending works again, with a fresh count.
+    assert support.post(f"/domains/{D}/accounts/chatty/release-send-lock").status_code == 204
+    c = starttls(md)
+    c.login(login, USER_PW)
+    send_n(c, 2, "released")
+    with pytest.raises(smtplib.SMTPDataError):
+        c.sendmail(login, ["again@outside.test"], b"Subject: n\r\n\r\nx\r\n")
+    c.quit()
+    # 24 h after it was set (test clock), it lifts by itself.
+    md.set_clock(24 * 3600 + 120)
+    try:
+        c = smtps(md)
+        c.login(login, USER_PW)
+        send_n(c, 1, "nextday")
+        c.quit()
+    finally:
+        md.set_clock(0)
