@@ -75,7 +75,7 @@ def test_virus_refused_and_clean_accepted(md, acct):
         c.mail("a@remote.test")
         c.rcpt("spamuser@example.test")
         code, text = c.data(mime)
-        assert code == 554 and b"Eicar" in text
+        assert code == 554 and b"5.7.1" in text and b"Eicar-Test-Signature" in text
     assert md.read_all("example.test", "spamuser") == []
     assert send(md, ["spamuser@example.test"], b"Subject: clean\r\n\r\nnothing here\r\n") == {}
     assert len(md.read_all("example.test", "spamuser")) == 1
