@@ -28,6 +28,7 @@ static const struct key keys[] = {
 	S(db), S(hostname), S(maildir_root), S(smtp_listen), S(submission_listen),
 	S(smtps_listen), S(pop3_listen), S(pop3s_listen), S(tls_cert), S(tls_key),
 	S(relay), S(spam), S(metrics_listen), S(virus), S(queue_dir), S(dns_server),
+	I(mx_port, 1, 65535),
 	I(message_size_limit, 1024, INT64_C(4294967295)),
 	B(plaintext_auth),
 	I(send_limit_per_day, 1, INT64_C(100000000)),
@@ -60,6 +61,7 @@ config_defaults(struct config *c)
 	bstrcpy(c->maildir_root, sizeof(c->maildir_root), "/var/lib/yubin/mail");
 	bstrcpy(c->spam, sizeof(c->spam), "none");
 	bstrcpy(c->virus, sizeof(c->virus), "none");
+	c->mx_port = 25;
 	c->message_size_limit = 104857600;      /* SPEC §8: 100 MB */
 	c->plaintext_auth = false;
 	c->send_limit_per_day = 1000;            /* SPEC §6 */

@@ -25,6 +25,7 @@ struct config {
 	char virus[256];             /* "clamd HOST:PORT" | "none" */
 	char queue_dir[CFG_STR];     /* outgoing queue; default maildir_root/.queue */
 	char dns_server[128];        /* resolver for MX lookups ("" = system) */
+	int64_t mx_port;             /* port of the MX hosts (25; tests point it elsewhere) */
 	int64_t message_size_limit;
 	bool plaintext_auth;
 	int64_t send_limit_per_day;
