@@ -32,6 +32,17 @@ DOMAIN_ENDPOINTS = [
     ("POST", "/domains/{d}/accounts/{name}/compromised", "support", 204, None),
     ("POST", "/domains/{d}/accounts/{name}/temporary-password", "support", 200, None),
     ("GET", "/domains/{d}/audit", "read", 200, None),
+    # SPEC §10: aliases and the catch-all (admins and domain admins; support reads), domain aliases
+    # (superadmin to change).
+    ("GET", "/domains/{d}/accounts/{name}/aliases", "read", 200, None),
+    ("POST", "/domains/{d}/accounts/{name}/aliases", "write", 201, lambda: {"name": "al" + uuid.uuid4().hex[:8]}),
+    ("DELETE", "/domains/{d}/accounts/{name}/aliases/{alias}", "write", 204, None),
+    ("GET", "/domains/{d}/catch-all", "read", 200, None),
+    ("PUT", "/domains/{d}/catch-all", "write", 200, lambda: {"account": "postmaster"}),
+    ("DELETE", "/domains/{d}/catch-all", "write", 204, None),
+    ("GET", "/domains/{d}/domain-aliases", "read", 200, None),
+    ("POST", "/domains/{d}/domain-aliases", "super", 201, lambda: {"name": "da" + uuid.uuid4().hex[:8] + ".test"}),
+    ("DELETE", "/domains/{d}/domain-aliases/{dalias}", "super", 204, None),
 ]
 
 # Pages of the same rows (and page-only rows): anonymous is sent to the sign-in page.
@@ -45,6 +56,10 @@ PAGE_ENDPOINTS = [
     ("GET", "/admin/domains/{d}/accounts/{name}/toggle?field=spam_tag&value=1", "write", 200),
     ("GET", "/admin/domains/{d}/audit", "read", 200),
     ("GET", "/admin/domains/{d}/delete", "super", 200),
+    ("GET", "/admin/domains/{d}/accounts/{name}/aliases", "read", 200),
+    ("GET", "/admin/domains/{d}/accounts/{name}/aliases/{alias}/delete", "write", 200),
+    ("GET", "/admin/domains/{d}/catch-all", "read", 200),
+    ("GET", "/admin/domains/{d}/domain-aliases", "read", 200),
 ]
 
 
@@ -84,6 +99,17 @@ def fresh_account(db, domain):
     return name
 
 
+def names_of(db, domain, name):
+    """Path parts of a fresh account: its name, an alias of it, a domain alias of its domain."""
+    alias, dalias = name + "-a", "da-" + name + ".test"
+    if domain != MISSING:
+        db.execute("INSERT INTO aliases (domain_id, name, account_id) SELECT domain_id, %s, id FROM accounts "
+                   "WHERE name = %s", (alias, name))
+        db.execute("INSERT INTO domain_aliases (name, domain_id) SELECT %s, id FROM domains WHERE name = %s",
+                   (dalias, domain))
+    return {"name": name, "alias": alias, "dalias": dalias}
+
+
 def fresh_domain(c):
     name = "z" + uuid.uuid4().hex[:8] + ".test"
     assert c.post("/domains", {"name": name}).status_code == 201
@@ -100,7 +126,7 @@ def test_api_matrix(clients, db, method, path, kind, success, body, role, domain
         d = fresh_domain(clients["superadmin"])   # never delete the fixtures' domains
     name = fresh_account(db, d)
     b = {"names": [name]} if body == "names" else (body() if body else None)
-    r = clients[role].call(method, path.format(d=d, name=name), json=b)
+    r = clients[role].call(method, path.format(d=d, **names_of(db, d, name)), json=b)
     want = expected(kind, role, domain, success)
     assert r.status_code == want, f"{role} {method} {path} on {domain}: {r.status_code} {r.text[:300]}"
     if want >= 400:
@@ -117,7 +143,8 @@ def test_api_matrix(clients, db, method, path, kind, success, body, role, domain
 @pytest.mark.parametrize("domain", TARGETS)
 def test_page_matrix(clients, db, panel, method, path, kind, success, role, domain):
     name = fresh_account(db, domain)
-    r = clients[role].s.request(method, panel.url + path.format(d=domain, name=name), allow_redirects=False)
+    r = clients[role].s.request(method, panel.url + path.format(d=domain, **names_of(db, domain, name)),
+                                allow_redirects=False)
     want = expected(kind, role, domain, success)
     if want == 401:
         assert r.status_code == 303 and r.headers["Location"] == "/admin/login"
@@ -140,6 +167,7 @@ GLOBAL = [
     ("GET", "/me/account", None, {"user": 200}),
     ("PATCH", "/me/account", lambda: {"spam_sort": False}, {"user": 200}),
     ("POST", "/me/purge-mail", None, {"user": 202}),
+    ("GET", "/me/aliases", None, {"user": 200}),
 ]
 
 
