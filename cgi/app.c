@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/csv_job.h"
 #include "api/session.h"
 #include "cgi/decode.h"
 #include "cgi/page.h"
@@ -29,7 +30,10 @@ app_init(const struct config *cfg)
 	}
 	if (db_pool_init(cfg->db, (int)cfg->workers + 2) != 0)
 		return -1;
-	return page_init(cfg);
+	if (page_init(cfg) != 0)
+		return -1;
+	/* CSV import jobs run in the panel (CONTRACT "Jobs"); after page_init: they need the catalogs. */
+	return csv_runner_start(cfg);
 }
 
 static void

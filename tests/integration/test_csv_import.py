@@ -1,0 +1,209 @@
+# tests/integration/test_csv_import.py: CSV bulk create and bulk edit (SPEC §7, CONTRACT "CSV jobs"):
+# every rule and error code collected with its line and column, all or nothing, CP932/BOM/CRLF,
+# quoted fields, dry run, multipart, roles, job visibility, kill -9 mid-import, export round trip.
+import os
+import signal
+import time
+
+import psycopg2
+import pytest
+
+from accounts_util import PW, PW2, Listener, create, uniq, user_client
+from conftest import ADMIN_PW, Client, Panel
+
+D = "example.test"
+CREATE_HEADER = "mail_account,password,mail_capacity,comment"
+EDIT_HEADER = "mail_account,password,mail_capacity"
+
+
+def upload(c, text, kind="create", domain=D, dry=False, multipart=False, ctype="text/csv", enc="utf-8"):
+    data = text if isinstance(text, bytes) else text.encode(enc)
+    path = f"/domains/{domain}/csv/{kind}" + ("?dry_run=1" if dry else "")
+    if multipart:
+        return c.call("POST", path, files={"file": ("whatever.txt", data, "application/octet-stream")})
+    return c.call("POST", path, data=data, headers={"Content-Type": ctype})
+
+
+def wait_job(c, job_id, timeout=180):
+    end = time.time() + timeout
+    while time.time() < end:
+        r = c.get(f"/jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        j = r.json()
+        if j["state"] in ("done", "failed"):
+            return j
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {j['state']} after {timeout} s")
+
+
+def run(c, text, kind="create", **kw):
+    r = upload(c, text, kind, **kw)
+    assert r.status_code == 202, r.text
+    job = r.json()["job"]
+    assert job["kind"] == f"csv_{kind}" and job["state"] == "queued" and job["errors"] == []
+    return wait_job(c, job["id"])
+
+
+def errs(job):
+    return [(e["line"], e["column"], e["code"]) for e in job["errors"]]
+
+
+def count(db, names, domain=D):
+    return db.query("SELECT count(*) FROM accounts a JOIN domains d ON d.id = a.domain_id "
+                    "WHERE d.name = %s AND a.name = ANY(%s)", (domain, list(names)))[0][0]
+
+
+def account(db, name, domain=D):
+    rows = db.query("SELECT a.quota_mb, a.comment, a.password_hash, a.spam_tag, a.receive "
+                    "FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE d.name = %s AND a.name = %s",
+                    (domain, name))
+    return rows[0] if rows else None
+
+
+def csv_text(header, rows, nl="\n"):
+    return nl.join([header] + rows) + nl
+
+
+def test_create_hashes_notifies_audits_and_signs_in(panel, db, dadmin):
+    a, b, c = uniq("ca"), uniq("cb"), uniq("cc")
+    lst = Listener(db)
+    lst.drain()
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{a},{PW},300,Sales", f"{b.upper()},{PW2},,", f"{c},{PW},1,x"]))
+    assert job["state"] == "done", job
+    assert job["errors"] == [] and job["done"] == 3 and job["total"] == 3
+    assert job["created"] == 3 and job["dry_run"] is False and job["domain"] == D
+    assert lst.wait(D)
+    qa, ca, ha, spam, recv = account(db, a)
+    assert (qa, ca) == (300, "Sales") and ha.startswith("$argon2id$v=19$") and not spam and recv
+    # Empty capacity: the domain's default; names are stored lower-case.
+    default = db.query("SELECT default_quota_mb FROM domains WHERE name = %s", (D,))[0][0]
+    assert account(db, b)[0] == default and account(db, b)[1] == ""
+    # The password is really hashed: the user signs in with it, and not with another.
+    u = user_client(panel, f"{b}@{D}", PW2)
+    assert u.get("/me").json()["login"] == f"{b}@{D}"
+    assert Client(panel.url).login(f"{a}@{D}", PW2, side="mail").status_code == 401
+    # One audit entry per account, as the single form writes, naming the job.
+    rows = db.query("SELECT actor, actor_role, action, target, details->>'csv_job', details->>'quota_mb' "
+                    "FROM audit_log WHERE target = ANY(%s) AND action = 'account_create' ORDER BY target",
+                    ([f"{n}@{D}" for n in (a, b, c)],))
+    assert [r[:4] for r in rows] == sorted([("dadmin", "domain_admin", "account_create", f"{n}@{D}")
+                                            for n in (a, b, c)], key=lambda r: r[3])
+    assert all(r[4] == str(job["id"]) for r in rows)
+    # The file (it holds passwords) is gone from the jobs table once the job ends.
+    assert db.query("SELECT input IS NULL, attempts FROM jobs WHERE id = %s", (job["id"],))[0] == (True, 1)
+
+
+def test_five_errors_all_listed_nothing_written(db, dadmin, root):
+    taken = uniq("tk")
+    create(root, D, taken)
+    good, g2, g3, g4 = uniq("g"), uniq("g"), uniq("g"), uniq("g")
+    rows = [
+        f"{good},{PW},100,ok",                  # 2: fine
+        f"bad name,{PW},,",                      # 3: mail_account bad_char
+        f"{g2},Sh0rt#pw,,",                      # 4: password too_short
+        f"{g3},{PW},abc,",                       # 5: mail_capacity bad_quota
+        f"{g4},{PW},,{'x' * 256}",               # 6: comment too_long
+        f"{good.upper()},{PW},,",                # 7: duplicate of line 2
+        f"postmaster,{PW},,",                    # 8: system_account
+        f"{taken},{PW},,",                       # 9: exists
+    ]
+    job = run(dadmin, csv_text(CREATE_HEADER, rows))
+    assert job["state"] == "failed"
+    assert errs(job) == [
+        (3, "mail_account", "bad_char"),
+        (4, "password", "too_short"),
+        (5, "mail_capacity", "bad_quota"),
+        (6, "comment", "too_long"),
+        (7, "mail_account", "duplicate"),
+        (8, "mail_account", "system_account"),
+        (9, "mail_account", "exists"),
+    ]
+    msgs = {e["code"]: e["message"] for e in job["errors"]}
+    assert msgs["too_short"] == "Password must be at least 12 characters."
+    assert "line 2" in msgs["duplicate"]
+    assert count(db, [good, g2, g3, g4]) == 0
+    assert job["created"] == 0
+
+
+def test_messages_follow_the_uploaders_language(panel):
+    ja = Client(panel.url, lang="ja")
+    assert ja.login("dadmin", ADMIN_PW).status_code == 200
+    job = run(ja, csv_text(CREATE_HEADER, [f"{uniq()},short,,"]))
+    assert job["state"] == "failed"
+    assert "パスワードは12文字以上で入力してください。" in [e["message"] for e in job["errors"]]
+
+
+def test_every_rule_code(db, dadmin):
+    n = [uniq("r") for _ in range(20)]
+    rows = [
+        (f"a,{PW},,", "mail_account", "bad_length"),
+        (f"{'a' * 33},{PW},,", "mail_account", "bad_length"),
+        (f"-ab,{PW},,", "mail_account", "bad_edge"),
+        (f"a..b,{PW},,", "mail_account", "double_dot"),
+        (f"ab@example.test,{PW},,", "mail_account", "bad_char"),
+        (f",{PW},,", "mail_account", "required"),
+        (f"{n[0]},,,", "password", "required"),
+        (f"{n[1]},NOLOWER#12345x,,".replace("x", "X"), "password", "needs_lower"),
+        (f"{n[2]},noupper#1234x,,", "password", "needs_upper"),
+        (f"{n[3]},NoDigits#abcde,,", "password", "needs_digit"),
+        (f"{n[4]},NoSymbol1234ab,,", "password", "needs_symbol"),
+        (f"{n[5]},Pw#{n[5]}9,,", "password", "contains_name"),
+        (f"{n[6]},abcD#123456x,,", "password", "digit_run"),
+        (f"{n[7]},Aa#1{'x' * 130},,", "password", "too_long"),
+        (f"{n[8]},Aa#1 spaced pw,,", "password", "bad_char"),
+        (f"{n[9]},{PW},0,", "mail_capacity", "bad_quota"),
+        (f"{n[10]},{PW},-5,", "mail_capacity", "bad_quota"),
+        (f"{n[11]},{PW},1.5,", "mail_capacity", "bad_quota"),
+        (f"{n[12]},{PW},99999999999,", "mail_capacity", "bad_quota"),
+        (f"{n[13]},{PW},,{'髙' * 256}", "comment", "too_long"),
+        (f"{n[14]},{PW},,ok,extra", None, "extra_cells"),
+    ]
+    job = run(dadmin, csv_text(CREATE_HEADER, [r[0] for r in rows]))
+    assert job["state"] == "failed"
+    got = errs(job)
+    for i, (_, col, code) in enumerate(rows):
+        assert (i + 2, col, code) in got, (i + 2, col, code, got)
+    # Each line has only the errors its row deserves (the password rows one each).
+    assert len([e for e in got if e[0] == 9]) == 1
+    assert count(db, n) == 0
+    # A comment of exactly 255 characters (not bytes) is fine.
+    ok = uniq("ok")
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{ok},{PW},,{'髙' * 255}"]))
+    assert job["state"] == "done", job
+    assert account(db, ok)[1] == "髙" * 255
+
+
+def test_header_errors(dadmin):
+    cases = [
+        ("mail_account,password,mail_capacity,comment,colour", [(1, "colour", "unknown_column")]),
+        ("mail_account,comment", [(1, "password", "missing_column")]),
+        ("comment,password", [(1, "mail_account", "missing_column")]),
+        ("mail_account,password,password", [(1, "password", "duplicate_column")]),
+        # The edit-only export columns are not part of a create file.
+        ("mail_account,password,spam", [(1, "spam", "unknown_column")]),
+    ]
+    for header, want in cases:
+        job = run(dadmin, csv_text(header, [f"{uniq()},{PW}"]))
+        assert job["state"] == "failed" and errs(job) == want, (header, job)
+    # Header names ignore case and surrounding spaces.
+    job = run(dadmin, csv_text(" Mail_Account , PASSWORD ", [f"{uniq()},{PW}"]))
+    assert job["state"] == "done", job
+
+
+def test_file_level_errors(dadmin):
+    # An empty body is no file at all.
+    r = upload(dadmin, b"")
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["code"] == "required"
+    for text, want in [
+        ("\n\n", [(None, None, "empty")]),
+        (CREATE_HEADER + "\n", [(None, None, "no_rows")]),
+        (csv_text(CREATE_HEADER, [f"{uniq()},{PW},,ok", f'{uniq()},{PW},,a"b']), [(3, None, "bad_quote")]),
+        (csv_text(CREATE_HEADER, [f"{uniq()},{PW},,ok", f'{uniq()},{PW},,"open']), [(3, None, "unterminated_quote")]),
+    ]:
+        job = run(dadmin, text)
+        assert job["state"] == "failed" and errs(job) == want, (text, job)
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{uniq()},{PW},,"]).encode("utf-16"))
+    assert job["state"] == "failed" and errs(job) == [(None, None, "utf16")]
+    assert "UTF-16" in job["errors"][0]["message"]
+    job = run(dadmin, b"mail_account,password\n\xff\xfe\xfd,x\n")
+    assert job["state"] == "failed" and errs(job) == [(None, None, "bad_encoding")]
