@@ -245,6 +245,48 @@ def test_race_alias_and_account_creation(panel, db):
     db.execute("DELETE FROM accounts WHERE name = 'contested'")
 
 
+def test_race_two_panels_account_and_alias_creates(panel, db):
+    """Two panel processes, account and alias creates of one name at once: exactly one 201."""
+    clear(db)
+    second = Panel(db)
+    try:
+        clients = []
+        for url in (panel.url, second.url):
+            c = Client(url)
+            assert c.login("root", ADMIN_PW).status_code == 200
+            clients.append(c)
+        for name in ("duel-one", "duel-two"):
+            calls = [("accounts", ACC, {"name": name, "password": USER_PW, "quota_mb": 10})] * 3 + \
+                    [("alias", f"{ACC}/{t}/aliases", {"name": name}) for t in ("alice", "bob", "carol")] * 3
+            results = [None] * len(calls)
+            start = threading.Barrier(len(calls))
+
+            def worker(i):
+                c = clients[i % 2]
+                s = requests.Session()
+                s.cookies.update(c.s.cookies)
+                start.wait()
+                r = s.post(f"{c.base}/api/v1{calls[i][1]}", json=calls[i][2], headers={"X-CSRF-Token": c.csrf})
+                results[i] = (calls[i][0], r.status_code, r.json()["error"]["code"] if r.status_code != 201 else None)
+
+            threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(calls))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            assert sorted(s for _, s, _ in results) == [201] + [409] * (len(calls) - 1), results
+            assert all(code == "exists" for _, s, code in results if s == 409), results
+            winner = [k for k, s, _ in results if s == 201][0]
+            assert db.query("SELECT kind FROM local_names WHERE name = %s", (name,)) == \
+                [("account" if winner == "accounts" else "alias",)]
+            assert db.query("SELECT (SELECT count(*) FROM accounts WHERE name = %s) + "
+                            "(SELECT count(*) FROM aliases WHERE name = %s)", (name, name)) == [(1,)]
+    finally:
+        second.stop()
+        db.execute("DELETE FROM accounts WHERE name LIKE 'duel-%%'")
+        clear(db)
+
+
 def test_audit_and_notify_for_alias_changes(root, db):
     clear(db)
     db.execute("DELETE FROM audit_log")
