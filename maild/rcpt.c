@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
+#include "core/log.h"
 #include "core/util.h"
 
 /* The domain row (by its name or a domain alias), then the best match of the local part:
@@ -18,7 +20,9 @@ static const struct db_stmt st_resolve = {
 	"  UNION ALL"
 	"  SELECT dm.id, dm.catchall_account_id FROM domain_aliases da JOIN domains dm ON dm.id = da.domain_id"
 	"  WHERE da.name = $2 LIMIT 1"
-	") SELECT a.id, a.name, dd.name, a.quota_mb, a.usage_bytes, a.receive, a.spam_tag, a.spam_sort "
+	") SELECT a.id, a.name, dd.name, a.quota_mb, a.usage_bytes, a.receive, a.spam_tag, a.spam_sort, "
+	"  NOT EXISTS (SELECT 1 FROM forward_rules fr WHERE fr.account_id = a.id), "
+	"  NOT EXISTS (SELECT 1 FROM autoreplies ar WHERE ar.account_id = a.id AND ar.body <> '') "
 	"FROM d LEFT JOIN LATERAL ("
 	"  SELECT m.id FROM ("
 	"    SELECT x.id, 1 AS pri FROM accounts x WHERE x.domain_id = d.id AND x.name = $1"
@@ -85,6 +89,8 @@ rcpt_lookup(struct db *db, const char *local, const char *domain, struct rcpt_in
 	r->receive = db_bool(res, 0, 5);
 	r->spam_tag = db_bool(res, 0, 6);
 	r->spam_sort = db_bool(res, 0, 7);
+	r->no_forwards = db_bool(res, 0, 8);
+	r->no_autoreply = db_bool(res, 0, 9);
 	if (!bsnprintf(r->address, sizeof(r->address), "%s@%s", r->name, r->domain) ||
 	    !bsnprintf(r->rcpt, sizeof(r->rcpt), "%s@%s", lp, dom))
 		goto out;
@@ -127,4 +133,28 @@ bool
 rcpt_over_quota(const struct rcpt_info *r)
 {
 	return r->usage_bytes > r->quota_mb * INT64_C(1048576);
+}
+
+/* One row an hour per address at most: anyone may send, so a flood of mail to a full mailbox
+ * must not become a flood of log rows. */
+static const struct db_stmt st_quota_audit = {
+	"rcpt_quota_audit",
+	"INSERT INTO audit_log (at, domain, actor, actor_role, action, target, remote_addr, details) "
+	"SELECT $1::timestamptz, $2, 'maild', 'system', 'smtp_rcpt_refused', $3, $4, "
+	" jsonb_build_object('reason', 'over_quota', 'protocol', 'smtp', "
+	"  'usage_bytes', $5::bigint, 'quota_mb', $6::bigint) "
+	"WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE domain = $2 AND at > $1::timestamptz - interval '1 hour' "
+	" AND action = 'smtp_rcpt_refused' AND target = $3)", 6
+};
+
+void
+rcpt_audit_over_quota(struct db *db, const struct rcpt_info *r, const char *peer)
+{
+	char now[32], usage[24], quota[24];
+
+	snprintf(usage, sizeof(usage), "%lld", (long long)r->usage_bytes);
+	snprintf(quota, sizeof(quota), "%lld", (long long)r->quota_mb);
+	if (db_runv(db, &st_quota_audit, NULL, clock_now_str(now, sizeof(now)), r->domain, r->address,
+	    peer ? peer : "", usage, quota) != DB_OK)
+		log_warnx("rcpt: over-quota audit row for %s not written: %s", r->address, db_errmsg(db));
 }

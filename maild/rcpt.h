@@ -18,6 +18,9 @@ struct rcpt_info {
 	int64_t quota_mb;
 	int64_t usage_bytes;
 	bool receive, spam_tag, spam_sort;
+	/* Known at RCPT time to have no forward rule / no autoreply text: delivery skips those
+	 * queries (false = unknown, ask). Read in the same transaction, so read-your-writes holds. */
+	bool no_forwards, no_autoreply;
 };
 
 /* LK_FOUND with r filled; LK_NOTFOUND with *domain_local_r telling whether the domain is
@@ -31,5 +34,7 @@ enum lookup rcpt_domain_is_local(struct db *db, const char *domain);
 enum lookup rcpt_is_own_address(struct db *db, int64_t account_id, const char *address);
 /* Over quota by CONTRACT: usage above quota (a message is still taken at exactly the quota). */
 bool rcpt_over_quota(const struct rcpt_info *r);
+/* The audit row of an over-quota refusal (SPEC §6), at most one an hour per address. */
+void rcpt_audit_over_quota(struct db *db, const struct rcpt_info *r, const char *peer);
 
 #endif

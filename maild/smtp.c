@@ -326,6 +326,8 @@ cmd_rcpt(struct sess *s, const char *arg)
 	}
 	db = db_pool_get();
 	lk = rcpt_lookup(db, local, domain, r, &ours);
+	if (lk == LK_FOUND && rcpt_over_quota(r))
+		rcpt_audit_over_quota(db, r, s->env.peer);
 	db_pool_put(&db);
 	switch (lk) {
 	case LK_FOUND:

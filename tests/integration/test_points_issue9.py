@@ -251,3 +251,57 @@ def test_send_lock_then_support_releases_it_then_the_clock_lifts_it(db, root, su
         c.quit()
     finally:
         md.set_clock(0)
+
+
+def test_temporary_password_refused_by_mail_until_the_owner_replaces_it(db, root, panel, support, md, sink):
+    create_account(root, "reset")
+    login = f"reset@{D}"
+    assert support.post(f"/domains/{D}/accounts/reset/compromised").status_code == 204
+    temp = support.post(f"/domains/{D}/accounts/reset/temporary-password").json()["password"]
+    # The temporary password opens the panel's password page only: SMTP AUTH and POP3 refuse it.
+    c = smtps(md)
+    code, text = smtp_auth(c, login, temp)
+    c.quit()
+    assert code == 535 and b"new password" in text, text
+    p, r = pop3_pass(md, login, temp)
+    p.quit()
+    assert r.startswith("-ERR [AUTH]") and "new password" in r
+    assert audit(db, login, "smtp_login_refused") == ["temp_password"]
+    assert audit(db, login, "pop3_login_refused") == ["temp_password"]
+    assert failures(db, login) == []          # the password was right: not counted
+    # The owner sets a new one in the panel; it signs in to mail and sends.
+    u = Client(panel.url)
+    assert u.login(login, temp, side="mail").status_code == 200
+    assert u.post("/me/password", {"current_password": temp, "new_password": NEW_PW,
+                                   "new_password_confirm": NEW_PW}).status_code == 204
+    c = starttls(md)
+    assert smtp_auth(c, login, NEW_PW, "LOGIN")[0] == 235
+    assert c.sendmail(login, ["after-reset@outside.test"], b"Subject: back\r\n\r\nx\r\n") == {}
+    c.quit()
+    c = smtps(md)
+    assert smtp_auth(c, login, temp)[0] == 535
+    c.quit()
+    p, r = pop3_pass(md, login, NEW_PW)
+    assert r.startswith("+OK")
+    p.quit()
+    clear(db)
+
+
+def test_over_quota_refused_at_rcpt_with_one_audit_row(db, root, md):
+    create_account(root, "fullbox", quota_mb=1)
+    login = f"fullbox@{D}"
+    db.execute("UPDATE accounts SET usage_bytes = 2 * 1048576 WHERE name = 'fullbox'")
+    db.execute("SELECT pg_notify('yubin_config', %s)", (D,))
+    for _ in range(3):
+        with md.client() as c:
+            c.ehlo("x")
+            c.mail("someone@remote.test")
+            code, text = c.rcpt(login)
+            assert code == 452 and b"4.2.2" in text and b"full" in text.lower(), text
+    rows = db.query("SELECT actor, actor_role, details->>'reason', details->>'quota_mb' FROM audit_log "
+                    "WHERE target = %s AND action = 'smtp_rcpt_refused'", (login,))
+    assert rows == [("maild", "system", "over_quota", "1")]     # one row an hour, not one per message
+    # The quota raised by an admin: mail is taken again.
+    assert root.patch(f"/domains/{D}/accounts/fullbox", {"quota_mb": 10}).status_code == 200
+    with md.client() as c:
+        assert c.sendmail("someone@remote.test", [login], b"Subject: fits\r\n\r\nx\r\n") == {}
