@@ -65,6 +65,18 @@ struct api_ctx {
 	const char *raw_type;      /* when set, `raw` is the body (CSV, XML, profiles) */
 	const char *raw_disposition;
 	struct buf raw;
+	/* A streamed raw body (an export too big to build in memory): with raw_type set and a
+	 * 2xx answer, the transport sends the headers, then calls raw_stream(raw_stream_arg,
+	 * out) with an empty `out` and sends what it appended, until it answers 0 (the end;
+	 * `out` may hold a last part) or -1 (a fault: the body stops short, over HTTP the
+	 * connection is cut). 1 = more to come. raw_stream_free(raw_stream_arg) runs once in
+	 * every case, also when the client went away or the answer is not 2xx. Both run after
+	 * the handler returned, perhaps in another thread: they must not use c->arena or
+	 * c->db; a handler that needs the database moves c->db into its state (c->db = NULL)
+	 * and gives it back with db_pool_put. */
+	int (*raw_stream)(void *arg, struct buf *out);
+	void (*raw_stream_free)(void *arg);
+	void *raw_stream_arg;
 };
 
 typedef int (*api_handler)(struct api_ctx *c);

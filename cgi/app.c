@@ -309,6 +309,13 @@ answer:
 		if (c.raw_disposition)
 			resp_header(r, "Content-Disposition", c.raw_disposition);
 		buf_add(&r->body_out, c.raw.data ? c.raw.data : "", c.raw.len);
+		if (c.raw_stream != NULL) {
+			/* The transport sends body_out (what the handler put in raw) first, then the stream. */
+			r->stream = c.raw_stream;
+			r->stream_free = c.raw_stream_free;
+			r->stream_arg = c.raw_stream_arg;
+			c.raw_stream_free = NULL;
+		}
 	} else if (mode == MODE_API) {
 		if (status == 201 && c.location)
 			resp_header(r, "Location", c.location);
@@ -317,6 +324,8 @@ answer:
 		page_answer(r, &c, rt, base, method, status);
 	}
 done:
+	if (c.raw_stream_free != NULL && c.raw_stream_arg != NULL)
+		c.raw_stream_free(c.raw_stream_arg);     /* a stream the answer did not carry */
 	if (got_db)
 		db_pool_put(&c.db);
 	json_decref(c.in);

@@ -15,6 +15,29 @@ static const struct config *fcgi_cfg;
 static int listen_sock;
 static pthread_mutex_t accept_mtx = PTHREAD_MUTEX_INITIALIZER;
 
+/* Each part as the stream makes it, flushed, so memory holds one part at a time. Over
+ * FastCGI a fault can only end the body early. */
+static void
+send_stream(struct request *r, FCGX_Request *fr)
+{
+	struct buf part;
+	int rc;
+
+	buf_init(&part);
+	do {
+		buf_reset(&part);
+		rc = r->stream(r->stream_arg, &part);
+		if (part.oom)
+			rc = -1;
+		if (rc >= 0 && part.len > 0 &&
+		    (FCGX_PutStr(part.data, (int)part.len, fr->out) < 0 || FCGX_FFlush(fr->out) < 0))
+			rc = -1;        /* the web server or client went away */
+	} while (rc == 1);
+	if (rc < 0)
+		log_warnx("streamed answer to %s ended early", r->uri);
+	buf_free(&part);
+}
+
 static void
 serve_one(FCGX_Request *fr)
 {
@@ -89,13 +112,20 @@ serve_one(FCGX_Request *fr)
 			buf_printf(&h, "%s: %s\r\n", r.out[i2].name, r.out[i2].value);
 		if (r.content_type)
 			buf_printf(&h, "Content-Type: %s\r\n", r.content_type);
-		buf_printf(&h, "Content-Length: %zu\r\n\r\n", r.body_out.len);
+		/* A streamed body has no length: the web server chunks it or closes after it. */
+		if (r.stream != NULL)
+			buf_adds(&h, "\r\n");
+		else
+			buf_printf(&h, "Content-Length: %zu\r\n\r\n", r.body_out.len);
 		if (!h.oom)
 			FCGX_PutStr(h.data, (int)h.len, fr->out);
 		buf_free(&h);
 	}
 	if (r.body_out.len > 0)
 		FCGX_PutStr(r.body_out.data, (int)r.body_out.len, fr->out);
+	if (r.stream != NULL)
+		send_stream(&r, fr);
+	resp_stream_end(&r);
 	if (r.body != NULL) {
 		explicit_bzero((char *)r.body, r.body_len);
 		free((char *)r.body);

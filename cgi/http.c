@@ -52,6 +52,91 @@ add_hdr(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 	return MHD_YES;
 }
 
+/* A streamed body (request.h): MHD pulls it part by part, in chunked encoding, from the
+ * connection's thread after the handler returned; it frees it when the response is gone,
+ * also when the client left early. */
+struct stream_state {
+	int (*stream)(void *arg, struct buf *out);
+	void (*stream_free)(void *arg);
+	void *arg;
+	struct buf part;        /* first what the handler put in body_out, then each part */
+	size_t off;
+	int last;               /* the stream's last answer: 1 more, 0 end, -1 fault */
+};
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct stream_state *st = cls;
+	size_t n;
+
+	(void)pos;
+	while (st->off >= st->part.len) {
+		if (st->last == 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (st->last < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		buf_reset(&st->part);
+		st->off = 0;
+		st->last = st->stream(st->arg, &st->part);
+		if (st->part.oom)
+			st->last = -1;
+		if (st->last < 0) {
+			log_warnx("streamed answer ended early");
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	}
+	n = st->part.len - st->off;
+	if (n > max)
+		n = max;
+	memcpy(out, st->part.data + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+static void
+stream_done(void *cls)
+{
+	struct stream_state *st = cls;
+
+	if (st->stream_free != NULL)
+		st->stream_free(st->arg);
+	buf_free(&st->part);
+	free(st);
+}
+
+/* The response of a streamed request; on success the stream belongs to the response. */
+static struct MHD_Response *
+stream_response(struct request *r)
+{
+	struct stream_state *st = calloc(1, sizeof(*st));
+	struct MHD_Response *resp;
+
+	if (st == NULL)
+		return NULL;
+	buf_init(&st->part);
+	if (!buf_add(&st->part, r->body_out.data ? r->body_out.data : "", r->body_out.len)) {
+		buf_free(&st->part);
+		free(st);
+		return NULL;
+	}
+	st->stream = r->stream;
+	st->stream_free = r->stream_free;
+	st->arg = r->stream_arg;
+	st->last = 1;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read, st, stream_done);
+	if (resp == NULL) {
+		buf_free(&st->part);
+		free(st);
+		return NULL;
+	}
+	/* Owned by the response now. */
+	r->stream = NULL;
+	r->stream_free = NULL;
+	r->stream_arg = NULL;
+	return resp;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *con, const char *url, const char *method,
         const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -103,9 +188,13 @@ handler(void *cls, struct MHD_Connection *con, const char *url, const char *meth
 	r.body_too_large = st->too_large;
 	buf_init(&r.body_out);
 	app_handle(&r);
-	resp = MHD_create_response_from_buffer(r.body_out.len, r.body_out.data ? r.body_out.data : (char *)"",
-	    MHD_RESPMEM_MUST_COPY);
+	if (r.stream != NULL)
+		resp = stream_response(&r);
+	else
+		resp = MHD_create_response_from_buffer(r.body_out.len, r.body_out.data ? r.body_out.data : (char *)"",
+		    MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL) {
+		resp_stream_end(&r);
 		ret = MHD_NO;
 		goto out;
 	}
@@ -116,6 +205,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url, const char *meth
 	ret = MHD_queue_response(con, (unsigned)r.status, resp);
 	MHD_destroy_response(resp);
 out:
+	resp_stream_end(&r);
 	buf_free(&r.body_out);
 	arena_free(&r.arena);
 	return ret;

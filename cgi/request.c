@@ -65,6 +65,16 @@ req_set_uri(struct request *r, const char *uri)
 		r->query = "";
 }
 
+void
+resp_stream_end(struct request *r)
+{
+	if (r->stream_free != NULL && r->stream_arg != NULL)
+		r->stream_free(r->stream_arg);
+	r->stream = NULL;
+	r->stream_free = NULL;
+	r->stream_arg = NULL;
+}
+
 const char *
 status_text(int s)
 {

@@ -39,6 +39,11 @@ struct request {
 	int nout;
 	const char *content_type;
 	struct buf body_out;
+	/* A streamed body instead of body_out (see api_ctx.raw_stream): the transport sends
+	 * the headers without a length, then the parts stream() appends, as they come. */
+	int (*stream)(void *arg, struct buf *out);
+	void (*stream_free)(void *arg);
+	void *stream_arg;
 };
 
 /* Case-insensitive header lookup; NULL when absent. */
@@ -49,6 +54,8 @@ void resp_header(struct request *r, const char *name, const char *value);
 /* Set path and query from uri. */
 void req_set_uri(struct request *r, const char *uri);
 const char *status_text(int status);
+/* Ends r's stream, if any (stream_free once); the transports call it when the response is over. */
+void resp_stream_end(struct request *r);
 
 /* The whole application: fill the response of r. Never fails; a fault is a 5xx page. */
 void app_handle(struct request *r);

@@ -22,5 +22,5 @@ const struct api_route *const route_tables[ROUTE_TABLES_MAX] = {
 	api_routes_aliases,
 	api_routes_accounts,
 	api_routes_extra1,
-	api_routes_extra2,
+	api_routes_extra2,   /* api/csv_export.c: accounts.csv export, the two CSV samples */
 };
