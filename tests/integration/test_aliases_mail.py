@@ -45,7 +45,7 @@ def accounts(panel):
     """Accounts made through the panel API (real Argon2id hashes, so they can sign in)."""
     root = Client(panel.url)
     assert root.login("root", ADMIN_PW).status_code == 200
-    names = ("alice", "bob", "carol", "quo", "nokeep", "spammy", "away", "sndr", "loopy", "pa", "qb")
+    names = ("alice", "bob", "carol", "quo", "nokeep", "spammy", "away", "sndr", "loopy", "loopz", "pa", "qb")
     for n in names:
         r = root.post(ACC, {"name": n, "password": USER_PW, "quota_mb": 100})
         assert r.status_code == 201, r.text
@@ -447,12 +447,23 @@ def test_loop_stop_follows_aliases(md, root, accounts, sink):
     add_alias(root, "pa", "pa-aka")
     deliver(md, f"pa-aka@{D}", b"Subject: round three\r\n\r\nx\r\n")
     wait_log(md, "loop stopped for pa@example.test", 1)
+    # Through the catch-all: a rule to an unknown name, then the catch-all set to the account.
+    r = root.post(f"{ACC}/loopz/forwards", {"condition": "subject", "keyword": "round four",
+                                            "addresses": [f"nobody-yet@{D}"]})
+    assert r.status_code == 201, r.text
+    set_catchall(root, "loopz")
+    try:
+        deliver(md, f"loopz@{D}", b"Subject: round four\r\n\r\nx\r\n")
+        wait_log(md, "loop stopped for loopz@example.test", 1)
+    finally:
+        catchall_off(root)
     time.sleep(1.0)                              # room for any copy that should not exist
+    assert [b"round four" in m for m in box(md, "loopz")].count(True) == 1
     assert [b"round one" in m for m in box(md, "loopy")].count(True) == 1
     assert [b"round two" in m for m in box(md, "loopy")].count(True) == 1
     assert len(box(md, "pa")) == 1 and len(box(md, "qb")) == 1
     assert len(sink.messages) == n               # nothing left the house
-    assert md.logtext().count("loop stopped") == before + 3
+    assert md.logtext().count("loop stopped") == before + 4
 
 
 # ---- deleting an account -------------------------------------------------------------------
