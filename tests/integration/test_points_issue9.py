@@ -305,3 +305,35 @@ def test_over_quota_refused_at_rcpt_with_one_audit_row(db, root, md):
     assert root.patch(f"/domains/{D}/accounts/fullbox", {"quota_mb": 10}).status_code == 200
     with md.client() as c:
         assert c.sendmail("someone@remote.test", [login], b"Subject: fits\r\n\r\nx\r\n") == {}
+
+
+def test_default_send_limit_is_1000_in_24_hours(db, root, sink):
+    """SPEC §6's default: the 1,001st message in 24 h sets the lock; it lifts 24 h after it was set."""
+    create_account(root, "bulk1000")
+    login = f"bulk1000@{D}"
+    aid = db.query("SELECT id FROM accounts WHERE name = 'bulk1000'")[0][0]
+    # 998 sent an hour ago, as maild's own counter holds them (hour buckets of send_counts).
+    db.execute("INSERT INTO send_counts (account_id, hour, count) "
+               "VALUES (%s, date_trunc('hour', now()) - interval '1 hour', 998)", (aid,))
+    m = Maild(db, relay=sink.port)          # no send_limit_per_day: the default
+    try:
+        c = smtplib.SMTP_SSL("127.0.0.1", m.smtps, timeout=30, context=tls_ctx())
+        c.login(login, USER_PW)
+        for i in (999, 1000):
+            assert c.sendmail(login, [f"n{i}@outside.test"], b"Subject: n\r\n\r\nx\r\n") == {}
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            c.sendmail(login, ["n1001@outside.test"], b"Subject: n\r\n\r\nx\r\n")
+        assert e.value.smtp_code == 550
+        c.quit()
+        assert db.query("SELECT send_locked_at IS NOT NULL FROM accounts WHERE id = %s", (aid,)) == [(True,)]
+        m.set_clock(23 * 3600)
+        c = smtplib.SMTP_SSL("127.0.0.1", m.smtps, timeout=30, context=tls_ctx())
+        c.login(login, USER_PW)
+        assert c.mail(login)[0] == 550            # 23 h later: still locked
+        c.rset()
+        m.set_clock(24 * 3600 + 120)
+        assert c.sendmail(login, ["later@outside.test"], b"Subject: n\r\n\r\nx\r\n") == {}
+        c.quit()
+    finally:
+        m.set_clock(0)
+        m.stop()
