@@ -164,7 +164,7 @@ finish(struct csv_job *j, const char *state)
 
 	bsnprintf(done, sizeof(done), "%d", clamp_int(j->done));
 	bsnprintf(total, sizeof(total), "%d", clamp_int(j->total));
-	errs = json_dumps(j->errors ? j->errors : json_array(), JSON_COMPACT);
+	errs = j->errors ? json_dumps(j->errors, JSON_COMPACT) : NULL;
 	res = j->result ? json_dumps(j->result, JSON_COMPACT) : NULL;
 	if (db_runv(j->pdb, &st_finish, &r, j->id_s, j->worker, state, done, total,
 	    errs ? errs : "[]", res) != DB_OK)

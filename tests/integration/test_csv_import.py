@@ -207,3 +207,195 @@ def test_file_level_errors(dadmin):
     assert "UTF-16" in job["errors"][0]["message"]
     job = run(dadmin, b"mail_account,password\n\xff\xfe\xfd,x\n")
     assert job["state"] == "failed" and errs(job) == [(None, None, "bad_encoding")]
+
+
+def test_cp932_bom_crlf_lf_and_quoted_fields(db, dadmin):
+    # Shift_JIS as Excel in Japan writes it, CRLF, with a NEC special character in a comment.
+    a, b = uniq("sj"), uniq("sj")
+    text = csv_text(CREATE_HEADER, [f"{a},{PW},10,営業部 髙橋①", f'{b},{PW},,"ｶﾅ, ""引用"""'], nl="\r\n")
+    job = run(dadmin, text.encode("cp932"))
+    assert job["state"] == "done" and job["charset"] == "shift_jis", job
+    assert account(db, a)[1] == "営業部 髙橋①" and account(db, b)[1] == 'ｶﾅ, "引用"'
+    # UTF-8 with a BOM, LF.
+    c = uniq("bom")
+    job = run(dadmin, b"\xef\xbb\xbf" + csv_text(CREATE_HEADER, [f"{c},{PW},,😀 ok"]).encode())
+    assert job["state"] == "done" and job["charset"] == "utf-8-bom", job
+    assert account(db, c)[1] == "😀 ok"
+    # Commas, quotes and line breaks inside quoted comments; the next record's line number
+    # counts the file lines the quoted field spans (CONTRACT: where the record starts).
+    d, e = uniq("q"), uniq("q")
+    for nl in ("\n", "\r\n"):
+        text = csv_text(CREATE_HEADER, [f'{d},{PW},,"first, line{nl}second ""quoted""{nl}third"',
+                                        f"{e},Sh0rt#pw,,"], nl=nl)
+        job = run(dadmin, text)
+        assert job["state"] == "failed" and errs(job) == [(5, "password", "too_short")], (nl, job)
+    text = csv_text(CREATE_HEADER, [f'{d},{PW},,"first, line\r\nsecond ""quoted"""', f"{e},{PW},,"], nl="\r\n")
+    job = run(dadmin, text)
+    assert job["state"] == "done", job
+    assert account(db, d)[1] == 'first, line\r\nsecond "quoted"'
+    # Empty lines between rows are skipped; a final line without a line break is read.
+    f, g = uniq("e"), uniq("e")
+    job = run(dadmin, f"{CREATE_HEADER}\n\n{f},{PW},,\n\n{g},{PW},,")
+    assert job["state"] == "done" and job["created"] == 2, job
+
+
+def test_bulk_edit(panel, db, dadmin, root):
+    a, b, c = uniq("ed"), uniq("ed"), uniq("ed")
+    create(root, D, a, quota_mb=100, comment="keep me")
+    create(root, D, b, quota_mb=200, comment="b")
+    create(root, D, c, quota_mb=300)
+    old_hash_b = account(db, b)[2]
+    ghost = uniq("ghost")
+    # a: new password only; b: quota only (empty password = unchanged); c: nothing;
+    # ghost does not exist: skipped, counted.
+    text = csv_text(EDIT_HEADER, [f"{a},{PW2},", f"{b},,555", f"{c},,", f"{ghost},{PW2},10"])
+    job = run(dadmin, text, "edit")
+    assert job["state"] == "done", job
+    assert (job["updated"], job["unchanged"], job["skipped"]) == (2, 1, 1)
+    assert account(db, a)[:2] == (100, "keep me")
+    assert account(db, b)[:3] == (555, "b", old_hash_b)
+    assert account(db, c)[0] == 300
+    assert count(db, [ghost]) == 0
+    # The new password signs in; the old one no longer does.
+    user_client(panel, f"{a}@{D}", PW2)
+    assert Client(panel.url).login(f"{a}@{D}", PW, side="mail").status_code == 401
+    assert db.query("SELECT fields FROM (SELECT details->'fields' AS fields FROM audit_log "
+                    "WHERE target = %s AND action = 'account_update' ORDER BY id DESC LIMIT 1) x",
+                    (f"{b}@{D}",))[0][0] == ["quota_mb"]
+    # Any policy error rejects the whole file: b's quota stays, a's password stays.
+    text = csv_text(EDIT_HEADER, [f"{b},,777", f"{a},weak,", f"{c},,0"])
+    job = run(dadmin, text, "edit")
+    assert job["state"] == "failed"
+    assert errs(job) == [(3, "password", "too_short"), (3, "password", "needs_upper"),
+                         (3, "password", "needs_digit"), (3, "password", "needs_symbol"),
+                         (4, "mail_capacity", "bad_quota")], job
+    assert account(db, b)[0] == 555
+    # The new password must differ from the current one (SPEC §2), as in the single form.
+    job = run(dadmin, csv_text(EDIT_HEADER, [f"{b},,9", f"{a},{PW2},"]), "edit")
+    assert job["state"] == "failed" and errs(job) == [(3, "password", "same_as_current")], job
+    assert account(db, b)[0] == 555
+    # A duplicate row is an error in an edit too; a header-only edit column set works.
+    job = run(dadmin, csv_text("mail_account,mail_capacity", [f"{b},1", f"{b},2"]), "edit")
+    assert job["state"] == "failed" and errs(job) == [(3, "mail_account", "duplicate")]
+    # The comment can be set by an edit; empty leaves it.
+    job = run(dadmin, csv_text("mail_account,comment", [f"{a},new comment", f"{b},"]), "edit")
+    assert job["state"] == "done", job
+    assert account(db, a)[1] == "new comment" and account(db, b)[1] == "b"
+
+
+def test_edit_password_ends_compromised_and_sessions(panel, db, dadmin, root):
+    a = uniq("cmp")
+    create(root, D, a)
+    u = user_client(panel, f"{a}@{D}")
+    assert root.post(f"/domains/{D}/accounts/{a}/compromised").status_code == 204
+    job = run(dadmin, csv_text(EDIT_HEADER, [f"{a},{PW2},"]), "edit")
+    assert job["state"] == "done", job
+    assert db.query("SELECT compromised, must_change_password FROM accounts a JOIN domains d "
+                    "ON d.id = a.domain_id WHERE d.name = %s AND a.name = %s", (D, a))[0] == (False, False)
+    assert u.get("/me").status_code == 401
+    user_client(panel, f"{a}@{D}", PW2)
+
+
+def test_dry_run_changes_nothing(db, dadmin, root):
+    a, b = uniq("dry"), uniq("dry")
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{a},{PW},,", f"{b},{PW},,"]), dry=True)
+    assert job["state"] == "done" and job["errors"] == [] and job["dry_run"] is True, job
+    assert job["created"] == 2 and job["done"] == job["total"] == 2
+    assert count(db, [a, b]) == 0
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{a},{PW},,", f"{b},bad,,"]), dry=True)
+    assert job["state"] == "failed" and [e[0] for e in errs(job)] == [3, 3, 3, 3]
+    assert count(db, [a, b]) == 0
+    create(root, D, a, quota_mb=50)
+    before = account(db, a)
+    job = run(dadmin, csv_text(EDIT_HEADER, [f"{a},{PW2},99", f"{b},{PW2},1"]), "edit", dry=True)
+    assert job["state"] == "done" and (job["updated"], job["skipped"]) == (1, 1), job
+    assert account(db, a) == before
+    # The dry run of an edit checks the current password too.
+    job = run(dadmin, csv_text(EDIT_HEADER, [f"{a},{PW},"]), "edit", dry=True)
+    assert job["state"] == "failed" and errs(job) == [(2, "password", "same_as_current")]
+
+
+def test_multipart_upload(db, dadmin):
+    a = uniq("mp")
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{a},{PW},7,multi"]).encode("cp932"), multipart=True)
+    assert job["state"] == "done", job
+    assert account(db, a)[:2] == (7, "multi")
+    # A dry run as a form field of the multipart body.
+    b = uniq("mp")
+    r = dadmin.call("POST", f"/domains/{D}/csv/create", data={"dry_run": "1"},
+                    files={"file": ("x.csv", csv_text(CREATE_HEADER, [f"{b},{PW},,"]).encode(), "text/csv")})
+    assert r.status_code == 202 and r.json()["job"]["dry_run"] is True
+    assert wait_job(dadmin, r.json()["job"]["id"])["state"] == "done"
+    assert count(db, [b]) == 0
+    # A multipart body without the field `file`, or a JSON body, is no upload.
+    r = dadmin.call("POST", f"/domains/{D}/csv/create", files={"other": ("x.csv", b"a,b\n", "text/csv")})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "file"
+    r = dadmin.post(f"/domains/{D}/csv/create", {"file": "mail_account,password\n"})
+    assert r.status_code == 422
+
+
+def test_roles_and_csrf(panel, db, dadmin, support, root):
+    text = csv_text(CREATE_HEADER, [f"{uniq()},{PW},,"])
+    other = Client(panel.url)
+    assert other.login("otheradmin", ADMIN_PW).status_code == 200
+    # Domain scope first: another domain is 403 whether or not it exists.
+    for d in (D, "nosuch.test"):
+        r = upload(other, text, domain=d)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert upload(root, text, domain="nosuch.test").status_code == 404
+    # Support and users may not import (SPEC §1).
+    for kind in ("create", "edit"):
+        assert upload(support, text, kind).status_code == 403
+    name = uniq("usr")
+    create(root, D, name)
+    user = user_client(panel, f"{name}@{D}")
+    assert upload(user, text).status_code == 403
+    # A cookie session must carry its CSRF token.
+    r = dadmin.call("POST", f"/domains/{D}/csv/create", data=text.encode(),
+                    headers={"Content-Type": "text/csv", "X-CSRF-Token": "nope"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf"
+    assert Client(panel.url).call("POST", f"/domains/{D}/csv/create", data=text.encode(),
+                                  headers={"Content-Type": "text/csv"}).status_code == 401
+    # An API token needs no CSRF header.
+    r = root.post("/tokens", {"label": "csv", "role": "domain_admin", "domains": [D]})
+    assert r.status_code == 201, r.text
+    tok = Client(panel.url)
+    tok.s.headers["Authorization"] = "Bearer " + r.json()["token"]
+    r = upload(tok, text)
+    assert r.status_code == 202
+    assert wait_job(tok, r.json()["job"]["id"])["state"] == "done"
+
+
+def test_job_visibility(panel, db, dadmin, support, root):
+    r = upload(dadmin, csv_text(CREATE_HEADER, [f"{uniq()},{PW},,"]))
+    jid = r.json()["job"]["id"]
+    wait_job(dadmin, jid)
+    assert root.get(f"/jobs/{jid}").status_code == 200
+    assert support.get(f"/jobs/{jid}").status_code == 200
+    other = Client(panel.url)
+    assert other.login("otheradmin", ADMIN_PW).status_code == 200
+    assert other.get(f"/jobs/{jid}").status_code == 404
+    assert dadmin.get("/jobs/999999999").status_code == 404
+    assert dadmin.get("/jobs/abc").status_code == 404
+    # maild's jobs (purge_mail here; no maild runs, so it stays queued) through the same path.
+    name = uniq("pj")
+    create(root, D, name)
+    r = dadmin.post(f"/domains/{D}/accounts/{name}/purge-mail")
+    assert r.status_code == 202
+    pj = r.json()["job"]["id"]
+    j = dadmin.get(f"/jobs/{pj}").json()
+    assert (j["kind"], j["state"], j["account"], j["errors"]) == ("purge_mail", "queued", name, [])
+    assert other.get(f"/jobs/{pj}").status_code == 404
+    # A user sees the jobs of their own account only.
+    user = user_client(panel, f"{name}@{D}")
+    assert user.get(f"/jobs/{pj}").status_code == 200
+    assert user.get(f"/me/jobs/{pj}").status_code == 200
+    assert user.get(f"/jobs/{jid}").status_code == 404
+    r = user.post("/me/purge-mail")
+    assert r.status_code == 202
+    own = r.json()["job"]["id"]
+    assert user.get(f"/jobs/{own}").json()["kind"] == "purge_mail"
+    name2 = uniq("pj")
+    create(root, D, name2)
+    assert user_client(panel, f"{name2}@{D}").get(f"/jobs/{own}").status_code == 404
+    assert Client(panel.url).get(f"/jobs/{jid}").status_code == 401
