@@ -2,7 +2,9 @@
 # yubin-maild (SPEC §6): one failure counter for panel, SMTP AUTH and POP3, unlocked by support through
 # the API; compromised refuses sending until a new password; the send lock after send_limit_per_day,
 # released by support or 24 h later on the test clock; each refusal's SMTP/POP3 text and audit row;
-# submission on 465 and 587 both going out through the queue.
+# submission on 465 and 587 both going out through the queue; a round trip over submission, POP3 and IMAP.
+import imaplib
+import os
 import poplib
 import smtplib
 import ssl
@@ -11,6 +13,7 @@ import time
 import pytest
 
 from conftest import ADMIN_PW, Client, free_port
+from dovecot_util import Dovecot
 from maild_util import Maild, Sink
 from pop3_util import USER_PW, create_account
 
@@ -337,3 +340,52 @@ def test_default_send_limit_is_1000_in_24_hours(db, root, sink):
     finally:
         m.set_clock(0)
         m.stop()
+
+
+def test_send_receive_delete_over_submission_pop3_and_imap(db, root, md):
+    """Issue 9's round trip: sent on 587 and 465, delivered through the queue to a local mailbox,
+    read and deleted with POP3 (995 and 110) and with IMAP through contrib/dovecot on the same tree."""
+    create_account(root, "rtsend")
+    create_account(root, "rtrecv")
+    frm, to = f"rtsend@{D}", f"rtrecv@{D}"
+    c = starttls(md)
+    assert smtp_auth(c, frm, USER_PW)[0] == 235
+    c.sendmail(frm, [to], "Subject: round trip 587\r\n\r\nおはよう\r\n".encode())
+    c.quit()
+    c = smtps(md)
+    assert smtp_auth(c, frm, USER_PW, "LOGIN")[0] == 235
+    c.sendmail(frm, [to], b"Subject: round trip 465\r\n\r\nhello\r\n")
+    c.quit()
+    end = time.time() + 20
+    while time.time() < end and len(md.read_all(D, "rtrecv")) < 2:
+        time.sleep(0.1)
+    assert len(md.read_all(D, "rtrecv")) == 2
+    p, r = pop3_pass(md, to, USER_PW)
+    assert r.startswith("+OK") and p.stat()[0] == 2
+    subjects = {}
+    for i in (1, 2):
+        lines = p.retr(i)[1]
+        subjects[i] = [ln for ln in lines if ln.startswith(b"Subject:")][0]
+        assert any(ln == b"Return-Path: <rtsend@example.test>" or ln.startswith(b"Received:") for ln in lines)
+    assert set(subjects.values()) == {b"Subject: round trip 587", b"Subject: round trip 465"}
+    p.dele(1)
+    p.quit()
+    kept = subjects[2]
+    os.chmod(md.dir, 0o755)
+    dv = Dovecot(db, md.root)
+    try:
+        m = imaplib.IMAP4_SSL("127.0.0.1", dv.imaps_port, ssl_context=tls_ctx())
+        assert m.login(to, USER_PW)[0] == "OK"
+        typ, data = m.select("INBOX")
+        assert typ == "OK" and data[0] == b"1"
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert kept in data[0][1]
+        m.store("1", "+FLAGS", "\\Deleted")
+        m.expunge()
+        assert m.select("INBOX")[1][0] == b"0"
+        m.logout()
+    finally:
+        dv.stop()
+    p, r = pop3_pass(md, to, USER_PW, implicit=False)
+    assert r.startswith("+OK") and p.stat() == (0, 0)
+    p.quit()
