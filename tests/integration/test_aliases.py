@@ -332,6 +332,36 @@ def test_deleting_account_removes_aliases_and_catchall(root, db):
     assert root.post(f"{ACC}/alice/aliases", {"name": "gone1"}).status_code == 201
 
 
+def test_bulk_delete_removes_every_accounts_aliases_and_catchall(root, db):
+    clear(db)
+    db.execute("DELETE FROM audit_log")
+    make_account(db, D, "bulk-x")
+    make_account(db, D, "bulk-y")
+    for acct, al in (("bulk-x", "bx1"), ("bulk-y", "by1"), ("bulk-y", "by2"), ("alice", "stays")):
+        assert root.post(f"{ACC}/{acct}/aliases", {"name": al}).status_code == 201
+    assert root.put(f"/domains/{D}/catch-all", {"account": "bulk-y"}).status_code == 200
+    # A bulk delete that includes postmaster deletes nothing, aliases and catch-all included.
+    r = root.post(f"{ACC}/delete", {"names": ["bulk-x", "postmaster"]})
+    assert r.status_code == 422
+    assert db.query("SELECT count(*) FROM aliases") == [(4,)]
+    assert root.get(f"/domains/{D}/catch-all").json() == {"account": "bulk-y"}
+    lis = Listener(db)
+    try:
+        assert root.post(f"{ACC}/delete", {"names": ["bulk-x", "bulk-y"]}).status_code == 204
+        assert D in lis.collect(0.5)
+    finally:
+        lis.close()
+    assert db.query("SELECT name FROM aliases") == [("stays",)]
+    assert root.get(f"/domains/{D}/catch-all").json() == {"account": None}
+    rows = db.query("SELECT action, target, coalesce(details->>'account', details->>'from') FROM audit_log "
+                    "WHERE details->>'reason' = 'account_delete' ORDER BY id")
+    assert rows == [("alias_delete", "bx1@example.test", "bulk-x@example.test"),
+                    ("alias_delete", "by1@example.test", "bulk-y@example.test"),
+                    ("alias_delete", "by2@example.test", "bulk-y@example.test"),
+                    ("catchall_off", "", "bulk-y")]
+    clear(db)
+
+
 # ---- the user's own ---------------------------------------------------------------------
 
 def test_user_sees_own_aliases_only(panel, root, db):
