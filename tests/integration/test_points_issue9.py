@@ -3,6 +3,7 @@
 # the API; compromised refuses sending until a new password; the send lock after send_limit_per_day,
 # released by support or 24 h later on the test clock; each refusal's SMTP/POP3 text and audit row;
 # submission on 465 and 587 both going out through the queue; a round trip over submission, POP3 and IMAP.
+import email
 import imaplib
 import os
 import poplib
@@ -15,7 +16,7 @@ import pytest
 from conftest import ADMIN_PW, Client, free_port
 from dovecot_util import Dovecot
 from maild_util import Maild, Sink
-from pop3_util import USER_PW, create_account
+from pop3_util import USER_PW, account_id, create_account, deliver, files, mailbox, message, usage, wait_for
 
 D = "example.test"
 NEW_PW = "N3w#Secret-pw-x"
@@ -389,3 +390,35 @@ def test_send_receive_delete_over_submission_pop3_and_imap(db, root, md):
     p, r = pop3_pass(md, to, USER_PW, implicit=False)
     assert r.startswith("+OK") and p.stat() == (0, 0)
     p.quit()
+
+
+def test_purge_keeps_mail_that_arrives_over_smtp_while_it_runs(db, root, md):
+    """Delete mail data (SPEC §2) on a large mailbox while SMTP delivers to it: what was there when the
+    job took its snapshot goes, what arrived meanwhile stays, and usage is what stayed."""
+    create_account(root, "busybox")
+    box = mailbox(md.root, D, "busybox", account_id(db, "busybox"))
+    for k in range(30000):
+        deliver(box, message(f"old {k}", to=f"busybox@{D}"))
+    jid = root.post(f"/domains/{D}/accounts/busybox/purge-mail").json()["job"]["id"]
+
+    def job():
+        return db.query("SELECT state, done, total FROM jobs WHERE id = %s", (jid,))[0]
+    wait_for(lambda: job()[2] > 0, timeout=60, step=0.02, what="the purge's snapshot")
+    with md.client() as c:
+        for i in range(3):
+            assert c.sendmail("someone@remote.test", [f"busybox@{D}"], f"Subject: new {i}\r\n\r\nx\r\n".encode()) == {}
+    state, done, total = job()
+    assert state == "running" and done < total, (state, done, total)     # they arrived during the run
+    wait_for(lambda: job()[0] == "done", timeout=120, what="the purge")
+    assert job() == ("done", 30000, 30000)
+    left = files(box)
+    assert len(left) == 3
+    paths = [os.path.join(box, sub, f) for f in left for sub in ("new", "cur")
+             if os.path.exists(os.path.join(box, sub, f))]
+    subjects = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            subjects.append(email.message_from_bytes(fh.read())["Subject"])
+    assert sorted(subjects) == ["new 0", "new 1", "new 2"]
+    sizes = sum(os.path.getsize(path) for path in paths)
+    wait_for(lambda: usage(db, "busybox") == sizes, what="usage = the mail that arrived")
