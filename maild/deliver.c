@@ -292,7 +292,7 @@ deliver_inbound(const struct config *cfg, const struct envelope *env, struct msg
 		p->fwd = malloc(sizeof(*p->fwd));
 		if (p->fwd == NULL)
 			goto localfail;
-		switch (forward_match(db, r->account_id, m, p->fwd)) {
+		switch (r->no_forwards ? LK_NOTFOUND : forward_match(db, r->account_id, m, p->fwd)) {
 		case LK_FOUND:
 			if (queue_open(cfg, &p->q) != 0)
 				goto localfail;
@@ -346,7 +346,7 @@ deliver_inbound(const struct config *cfg, const struct envelope *env, struct msg
 	}
 	/* Autoreplies after the message is safe: a lost reply is better than a lost message. */
 	for (i = 0; i < env->nrcpt; i++) {
-		if (plans[i].loop || plans[i].fwd == NULL)
+		if (plans[i].loop || plans[i].fwd == NULL || env->rcpt[i].no_autoreply)
 			continue;
 		if (autoreply_maybe(db, cfg, &env->rcpt[i], env->from, m) < 0)
 			log_warnx("deliver %s: autoreply for %s not sent (temporary fault)", env->id,
