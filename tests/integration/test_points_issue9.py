@@ -238,6 +238,10 @@ def test_send_lock_then_support_releases_it_then_the_clock_lifts_it(db, root, su
     assert support.get(f"/domains/{D}/accounts/chatty").json()["status"] == ["send_locked"]
     assert audit(db, login, "smtp_send_locked") == ["send_limit_per_day"]
     assert audit(db, login, "smtp_send_refused") == ["send_locked"]
+    # Support reads them in the domain's audit log, with the client's address.
+    items = [i for i in support.get(f"/domains/{D}/audit").json()["items"] if i["target"] == login]
+    assert [i["action"] for i in items][:2] == ["smtp_send_refused", "smtp_send_locked"]
+    assert all(i["remote_addr"] == "127.0.0.1" and i["actor"] == login for i in items[:2])
     # Support releases it: sending works again, with a fresh count.
     assert support.post(f"/domains/{D}/accounts/chatty/release-send-lock").status_code == 204
     c = starttls(md)
