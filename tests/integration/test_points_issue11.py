@@ -12,7 +12,7 @@ import smtplib
 import pytest
 
 from accounts_util import PW, create, uniq
-from conftest import ADMIN_PW, SRC
+from conftest import ADMIN_PW, SRC, Client
 from maild_util import Maild, add_account
 from user_util import USER_PW, Browser, clear_throttle, make_user
 
@@ -251,3 +251,47 @@ def test_default_100mb_declared_and_growing_body(md_default):
     assert m.read_all(D, "sizer") == []
     tmp = os.path.join(m.root, D, "sizer", "tmp")
     assert not os.path.isdir(tmp) or os.listdir(tmp) == []
+
+
+# --- point 3: a page at its API path, one route table for both ---------------------------
+
+def test_pages_sit_at_their_api_paths(panel, db, dadmin, support):
+    n = uniq("path")
+    create(dadmin, D, n, password=PW)
+    assert dadmin.post(f"/domains/{D}/accounts/{n}/forwards",
+                       {"condition": "all", "addresses": ["path-dest@elsewhere.example"]}).status_code == 201
+    addr = f"{n}@{D}"
+    admin_pages = {f"/domains/{D}/accounts": n, f"/domains/{D}/accounts/{n}": addr,
+                   f"/domains/{D}/accounts/{n}/forwards": "path-dest@elsewhere.example",
+                   f"/domains/{D}/accounts/{n}/autoreply": None, f"/domains/{D}/accounts/{n}/aliases": None,
+                   f"/domains/{D}/audit": addr}
+    b = Browser(panel.url, lang="en")
+    assert b.login("admin", "dadmin", ADMIN_PW).status_code == 303
+
+    def both(api, page, client, browser, needle):
+        j = client.get(api)
+        assert j.status_code == 200 and j.headers["Content-Type"].startswith("application/json"), api
+        h = browser.get(page, follow=False)
+        assert h.status_code == 200 and h.headers["Content-Type"].startswith("text/html"), page
+        assert h.headers["X-Content-Type-Options"] == "nosniff" and j.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src" in h.headers["Content-Security-Policy"], page
+        if needle:
+            assert needle in j.text and needle in h.text, (page, needle)
+
+    for path, needle in admin_pages.items():
+        both(path, "/admin" + path, dadmin, b, needle)
+    # What the API refuses, the page refuses too: support has no forwards of an account (SPEC §1).
+    s = Browser(panel.url, lang="en")
+    s.login("admin", "support1", ADMIN_PW)
+    assert support.get(f"/domains/{D}/accounts/{n}/forwards").status_code == 403
+    assert s.get(f"/admin/domains/{D}/accounts/{n}/forwards", follow=False).status_code == 403
+    # The user's pages: /mail in place of /api/v1/me.
+    clear_throttle(db)
+    u = Browser(panel.url, lang="en")
+    assert u.login("mail", addr, PW).status_code == 303
+    j = Client(panel.url)
+    assert j.login(addr, PW, side="mail").status_code == 200
+    for sub, needle in (("account", addr), ("forwards", "path-dest@elsewhere.example"), ("autoreply", None),
+                        ("aliases", None), ("mail-copy", None)):
+        both(f"/me/{sub}", f"/mail/{sub}", j, u, needle)
+    clear_throttle(db)
