@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 
 from accounts_util import PW, PW2, Listener, create, uniq, user_client
-from conftest import ADMIN_PW, Client, Panel
+from conftest import ADMIN_PW, Client, Database, Panel
 
 D = "example.test"
 CREATE_HEADER = "mail_account,password,mail_capacity,comment"
@@ -399,3 +399,77 @@ def test_job_visibility(panel, db, dadmin, support, root):
     create(root, D, name2)
     assert user_client(panel, f"{name2}@{D}").get(f"/jobs/{own}").status_code == 404
     assert Client(panel.url).get(f"/jobs/{jid}").status_code == 401
+
+
+def test_orphaned_job_retaken_and_given_up_after_three_attempts(db, dadmin):
+    # A job left `running` by a panel that is gone (no runner holds its lock) is taken again
+    # at once; one that has already stopped three panels is marked failed instead.
+    text = csv_text(CREATE_HEADER, [f"{uniq('orph')},{PW},,"]).encode()
+    for attempts, want in ((1, "done"), (3, "failed")):
+        jid = db.query("INSERT INTO jobs (kind, domain, actor, state, attempts, worker, params, input) "
+                       "VALUES ('csv_create', %s, 'dadmin', 'running', %s, 'panel:gone', "
+                       "'{\"lang\": \"en\"}', %s) RETURNING id", (D, attempts, text))[0][0]
+        job = wait_job(dadmin, jid, timeout=30)
+        assert job["state"] == want, job
+        if want == "failed":
+            assert errs(job) == [(None, None, "worker_died")]
+    assert db.query("SELECT attempts FROM jobs WHERE id = %s", (jid,))[0][0] == 4
+
+
+def test_kill_9_mid_import_leaves_nothing_and_the_job_runs_again():
+    """3,000 rows; the panel is killed while the import transaction holds a batch of them."""
+    db = Database()     # its own: the module's panel must not take the job
+    db.ctl("domain", "add", D)
+    db.ctl("admin", "add", "dadmin", "--role", "domain_admin", "--domain", D, "--password-stdin",
+           stdin=ADMIN_PW + "\n")
+    names = [f"kill{i:05d}" for i in range(3000)]
+    text = csv_text(CREATE_HEADER, [f"{n},{PW},5,kill test" for n in names])
+    # Cheaper Argon2 than the default keeps the suite short; the import still takes seconds.
+    p1 = Panel(db, extra_config="argon2_m_kib = 8192\nargon2_t = 1\n")
+    try:
+        c = Client(p1.url)
+        assert c.login("dadmin", ADMIN_PW).status_code == 200
+        r = upload(c, text)
+        assert r.status_code == 202
+        jid = r.json()["job"]["id"]
+        end = time.time() + 600
+        while True:
+            j = c.get(f"/jobs/{jid}").json()
+            # Progress is visible while the import transaction is open, its rows are not.
+            if j["state"] == "running" and j["done"] >= 1200:
+                break
+            assert j["state"] in ("queued", "running") and time.time() < end, j
+            time.sleep(0.05)
+        assert j["total"] == 3000
+        assert count(db, names) == 0
+        # The first batch sits in the open transaction of the panel.
+        open_tx = db.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND state LIKE 'idle in transaction%%'")[0][0]
+        os.kill(p1.proc.pid, signal.SIGKILL)
+        p1.proc.wait()
+        assert open_tx >= 1
+    finally:
+        if p1.proc.poll() is None:
+            p1.proc.kill()
+            p1.proc.wait()
+        p1.log.close()
+    try:
+        time.sleep(0.5)
+        assert count(db, names) == 0
+        assert db.query("SELECT state, attempts FROM jobs WHERE id = %s", (jid,))[0] == ("running", 1)
+        assert db.query("SELECT count(*) FROM audit_log WHERE target LIKE 'kill%%'")[0][0] == 0
+        # The next panel takes the orphaned job at once and imports every row in one go.
+        p2 = Panel(db, extra_config="argon2_m_kib = 1024\nargon2_t = 1\n")
+        try:
+            c = Client(p2.url)
+            assert c.login("dadmin", ADMIN_PW).status_code == 200
+            j = wait_job(c, jid, timeout=600)
+            assert j["state"] == "done" and j["created"] == 3000 and j["errors"] == [], j
+            assert count(db, names) == 3000
+            assert db.query("SELECT attempts FROM jobs WHERE id = %s", (jid,))[0][0] == 2
+            assert db.query("SELECT count(*) FROM audit_log WHERE target LIKE 'kill%%'")[0][0] == 3000
+            user_client(p2, f"{names[1234]}@{D}", PW)
+        finally:
+            p2.stop()
+    finally:
+        db.drop()
