@@ -473,3 +473,52 @@ def test_kill_9_mid_import_leaves_nothing_and_the_job_runs_again():
             p2.stop()
     finally:
         db.drop()
+
+
+def snapshot(db, domain):
+    return db.query("SELECT a.name, a.quota_mb, a.comment, a.password_hash, a.spam_tag, a.receive "
+                    "FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE d.name = %s ORDER BY a.name",
+                    (domain,))
+
+
+def test_round_trip_export_then_edit_import(db, root):
+    for dom in ("rt.test", "rtsj.test"):
+        assert root.post("/domains", {"name": dom, "default_quota_mb": 100}).status_code == 201
+        create(root, dom, "alice", quota_mb=300, comment='Sales, "Tokyo" office')
+        create(root, dom, "bob", quota_mb=100, comment="営業部 髙橋①ｶﾅ")
+        create(root, dom, "carol", quota_mb=50, comment="first line\r\nsecond, line")
+        create(root, dom, "dave", quota_mb=1, comment=" leading and trailing ")
+        assert root.patch(f"/domains/{dom}/accounts/alice", {"spam_tag": True}).status_code == 200
+        assert root.patch(f"/domains/{dom}/accounts/bob", {"receive": False}).status_code == 200
+    create(root, "rt.test", "erin", comment="😀 not in CP932")
+    for dom, query in (("rt.test", ""), ("rtsj.test", "?charset=shift_jis")):
+        before = snapshot(db, dom)
+        r = root.get(f"/domains/{dom}/accounts.csv{query}")
+        assert r.status_code == 200, r.text
+        job = run(root, r.content, "edit", domain=dom)
+        assert job["state"] == "done" and job["errors"] == [], job
+        assert job["skipped"] == 0 and job["updated"] == len(before)
+        assert job["charset"] == ("shift_jis" if query else "utf-8-bom")
+        assert snapshot(db, dom) == before
+        # Changing a cell of the exported file changes that account only.
+        text = r.content.decode("cp932" if query else "utf-8-sig")
+        lines = text.split("\r\n")
+        i = next(k for k, line in enumerate(lines) if line.startswith("dave,"))
+        assert lines[i].endswith(",1")
+        lines[i] = lines[i][:-2] + ",77"
+        job = run(root, "\r\n".join(lines).encode("cp932" if query else "utf-8"), "edit", domain=dom)
+        assert job["state"] == "done", job
+        after = snapshot(db, dom)
+        assert [a for a in after if a[0] != "dave"] == [b for b in before if b[0] != "dave"]
+        assert [a[1] for a in after if a[0] == "dave"] == [77]
+
+
+def test_samples_import(db, root):
+    assert root.post("/domains", {"name": "sample.test", "default_quota_mb": 100}).status_code == 201
+    r = root.get("/samples/mail-accounts-sample.csv")
+    assert r.status_code == 200
+    job = run(root, r.content, domain="sample.test")
+    assert job["state"] == "done" and job["created"] >= 1, job
+    r = root.get("/samples/mail-password-sample.csv?charset=shift_jis")
+    job = run(root, r.content, "edit", domain="sample.test")
+    assert job["state"] == "done" and job["errors"] == [], job
