@@ -149,6 +149,7 @@ def test_failures_mixed_over_panel_smtp_and_pop3_lock_then_support_unlocks(db, r
             assert web.login(login, f"Wrong#pw-{i}", side="mail").status_code == 401
         assert failures(db, login) == [(i + 1, i == 9)], i
     clear(db)
+    until = db.query("SELECT locked_until FROM auth_failures WHERE login = %s", (login,))[0][0]
     # Locked: the right password is refused everywhere, each with a text that says so.
     c = smtps(md)
     code, text = smtp_auth(c, login, USER_PW)
@@ -159,9 +160,14 @@ def test_failures_mixed_over_panel_smtp_and_pop3_lock_then_support_unlocks(db, r
     assert r.startswith("-ERR [AUTH]") and "locked" in r.lower()
     r = web.login(login, USER_PW, side="mail")
     assert r.status_code == 423 and r.json()["error"]["code"] == "locked"
-    assert failures(db, login) == [(10, True)]          # attempts meanwhile do not count
+    assert failures(db, login) == [(10, True)]          # attempts meanwhile do not count ...
+    assert db.query("SELECT locked_until FROM auth_failures WHERE login = %s", (login,))[0][0] == until
+    c = starttls(md)                                   # ... nor extend the lock, wrong password or not
+    assert smtp_auth(c, login, "Wrong#pw-x")[0] == 535
+    c.quit()
+    assert db.query("SELECT failures, locked_until FROM auth_failures WHERE login = %s", (login,)) == [(10, until)]
     # ... and each refusal is in the audit log.
-    assert audit(db, login, "smtp_login_refused") == ["locked"]
+    assert audit(db, login, "smtp_login_refused") == ["locked", "locked"]
     assert audit(db, login, "pop3_login_refused") == ["locked"]
     assert "bad_password_locked" in audit(db, login, "smtp_login_failed") + audit(db, login, "pop3_login_failed")
     # Support unlocks through the API; the next sign-in works on every service.
