@@ -221,7 +221,7 @@ maildir_open(struct maildir_msg *m, const char *path, const char *folder)
 	for (char *p = host; *p; p++)
 		if (*p == '/' || *p == ':')
 			*p = '_';
-	if (!bsnprintf(m->base, sizeof(m->base), "%lld.M%ldP%dQ%llu.%s", (long long)tv.tv_sec,
+	if (!bsnprintf(m->base, sizeof(m->base), "%lld.M%06ldP%dQ%llu.%s", (long long)tv.tv_sec,
 	               (long)tv.tv_usec, (int)getpid(), (unsigned long long)n, host) ||
 	    !bsnprintf(m->tmp, sizeof(m->tmp), "%s/tmp/%s", m->dir, m->base))
 		return -1;
@@ -255,11 +255,22 @@ maildir_write(struct maildir_msg *m, const void *p, size_t n)
 }
 
 int
+maildir_sync(struct maildir_msg *m)
+{
+	if (fsync(m->fd) != 0) {
+		log_warn("maildir: fsync %s", m->tmp);
+		return -1;
+	}
+	m->synced = true;
+	return 0;
+}
+
+int
 maildir_commit(struct maildir_msg *m)
 {
 	char final[MAILDIR_PATH], newdir[MAILDIR_PATH];
 
-	if (fsync(m->fd) != 0) {
+	if (!m->synced && fsync(m->fd) != 0) {
 		log_warn("maildir: fsync %s", m->tmp);
 		goto fail;
 	}

@@ -27,14 +27,18 @@ struct maildir_msg {
 	char dir[MAILDIR_PATH];     /* the folder: mailbox or mailbox/.Junk */
 	char base[256];             /* unique name without the ,S= size */
 	int64_t size;
+	bool synced;                /* maildir_sync done: commit skips the file's fsync */
 };
 
 /* Open a new file in folder (NULL or "" = the inbox, else ".Junk" etc.) of mailbox `path`.
  * 0 or -1 (logged). */
 int maildir_open(struct maildir_msg *m, const char *path, const char *folder);
 int maildir_write(struct maildir_msg *m, const void *p, size_t n);
-/* fsync the file, close it, rename it into new/ with ,S=SIZE and fsync new/: the message is
- * then durable (SPEC §8). 0 or -1 (the temporary file is removed). */
+/* fsync the file now (may run on another thread while the caller does other work); the
+ * file stays open. 0 or -1 (logged; the caller then aborts). */
+int maildir_sync(struct maildir_msg *m);
+/* fsync the file (unless maildir_sync did), close it, rename it into new/ with ,S=SIZE and
+ * fsync new/: the message is then durable (SPEC §8). 0 or -1 (the temporary file is removed). */
 int maildir_commit(struct maildir_msg *m);
 /* Give up: close and unlink the temporary file. Safe after a failed commit. */
 void maildir_abort(struct maildir_msg *m);
