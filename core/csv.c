@@ -162,6 +162,7 @@ struct csv_reader {
 	const char *err;        /* sticky error code, NULL while fine */
 	size_t err_line;
 	char *cells;            /* CSV_MAX_CELLS cells of CSV_MAX_CELL bytes and a NUL each */
+	size_t used[CSV_MAX_CELLS];  /* bytes of each cell ever written: what csv_free clears */
 };
 
 struct csv_reader *
@@ -189,10 +190,14 @@ csv_open(const char *text, size_t len)
 void
 csv_free(struct csv_reader **r)
 {
+	size_t i;
+
 	if (r == NULL || *r == NULL)
 		return;
-	/* Cells held passwords. */
-	explicit_bzero((*r)->cells, (size_t)CSV_MAX_CELLS * (CSV_MAX_CELL + 1));
+	/* Cells held passwords: clear what was written (all of it would be 128 KiB each time). */
+	for (i = 0; i < CSV_MAX_CELLS; i++)
+		if ((*r)->used[i] > 0)
+			explicit_bzero((*r)->cells + i * (CSV_MAX_CELL + 1), (*r)->used[i]);
 	free((*r)->cells);
 	free(*r);
 	*r = NULL;
@@ -217,6 +222,22 @@ fail(struct csv_reader *r, const char *code, size_t line)
 	r->err = code;
 	r->err_line = line;
 	return -1;
+}
+
+/* Cell `i` has had `n` bytes written. */
+static void
+note_used(struct csv_reader *r, size_t i, size_t n)
+{
+	if (n > r->used[i])
+		r->used[i] = n;
+}
+
+/* An error inside cell `rec->ncells`, of which `len` bytes were written. */
+static int
+cell_fail(struct csv_reader *r, const char *code, const struct csv_record *rec, size_t len)
+{
+	note_used(r, rec->ncells, len);
+	return fail(r, code, rec->line);
 }
 
 /* Consume one line break at r->p (CRLF, LF or CR); false when there is none. */
@@ -263,7 +284,7 @@ csv_next(struct csv_reader *r, struct csv_record *rec)
 				char c;
 
 				if (r->p >= r->end)
-					return fail(r, "unterminated_quote", rec->line);
+					return cell_fail(r, "unterminated_quote", rec, len);
 				c = *r->p;
 				if (c == '"') {
 					if (r->p + 1 < r->end && r->p[1] == '"') {
@@ -278,33 +299,34 @@ csv_next(struct csv_reader *r, struct csv_record *rec)
 
 					(void)line_break(r);
 					if (len + (size_t)(r->p - s) > CSV_MAX_CELL)
-						return fail(r, "cell_too_long", rec->line);
+						return cell_fail(r, "cell_too_long", rec, len);
 					memcpy(cell + len, s, (size_t)(r->p - s));
 					len += (size_t)(r->p - s);
 					continue;
 				} else {
 					if (c == '\0')
-						return fail(r, "bad_encoding", rec->line);
+						return cell_fail(r, "bad_encoding", rec, len);
 					r->p++;
 				}
 				if (len == CSV_MAX_CELL)
-					return fail(r, "cell_too_long", rec->line);
+					return cell_fail(r, "cell_too_long", rec, len);
 				cell[len++] = c;
 			}
 			if (r->p < r->end && *r->p != ',' && *r->p != '\r' && *r->p != '\n')
-				return fail(r, "bad_quote", rec->line);
+				return cell_fail(r, "bad_quote", rec, len);
 		} else {
 			while (r->p < r->end && *r->p != ',' && *r->p != '\r' && *r->p != '\n') {
 				if (*r->p == '"')
-					return fail(r, "bad_quote", rec->line);
+					return cell_fail(r, "bad_quote", rec, len);
 				if (*r->p == '\0')
-					return fail(r, "bad_encoding", rec->line);
+					return cell_fail(r, "bad_encoding", rec, len);
 				if (len == CSV_MAX_CELL)
-					return fail(r, "cell_too_long", rec->line);
+					return cell_fail(r, "cell_too_long", rec, len);
 				cell[len++] = *r->p++;
 			}
 		}
 		cell[len] = '\0';
+		note_used(r, rec->ncells, len + 1);
 		rec->cell[rec->ncells] = cell;
 		rec->len[rec->ncells] = len;
 		rec->ncells++;
