@@ -522,3 +522,32 @@ def test_samples_import(db, root):
     r = root.get("/samples/mail-password-sample.csv?charset=shift_jis")
     job = run(root, r.content, "edit", domain="sample.test")
     assert job["state"] == "done" and job["errors"] == [], job
+
+
+def test_two_panels_share_the_queue_each_job_once():
+    db = Database()
+    db.ctl("domain", "add", D)
+    db.ctl("admin", "add", "dadmin", "--role", "domain_admin", "--domain", D, "--password-stdin",
+           stdin=ADMIN_PW + "\n")
+    panels = []
+    try:
+        for _ in range(2):
+            panels.append(Panel(db, extra_config="argon2_m_kib = 4096\nargon2_t = 1\n"))
+        c = Client(panels[0].url)
+        assert c.login("dadmin", ADMIN_PW).status_code == 200
+        ids = []
+        for k in range(4):
+            text = csv_text(CREATE_HEADER, [f"two{k}x{i:04d},{PW},," for i in range(300)])
+            r = upload(c, text)
+            assert r.status_code == 202
+            ids.append(r.json()["job"]["id"])
+        for jid in ids:
+            assert wait_job(c, jid, timeout=600)["state"] == "done"
+        rows = db.query("SELECT attempts, split_part(worker, ':', 3) FROM jobs WHERE id = ANY(%s)", (ids,))
+        assert all(a == 1 for a, _ in rows)
+        assert len({w for _, w in rows}) == 2, rows
+        assert db.query("SELECT count(*) FROM accounts WHERE name LIKE 'two%%'")[0][0] == 1200
+    finally:
+        for p in panels:
+            p.stop()
+        db.drop()
