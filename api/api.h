@@ -72,8 +72,8 @@ struct api_ctx {
 	 * connection is cut). 1 = more to come. raw_stream_free(raw_stream_arg) runs once in
 	 * every case, also when the client went away or the answer is not 2xx. Both run after
 	 * the handler returned, perhaps in another thread: they must not use c->arena or
-	 * c->db; a handler that needs the database moves c->db into its state (c->db = NULL)
-	 * and gives it back with db_pool_put. */
+	 * c->db; a stream that reads the database takes a connection with db_pool_get for
+	 * each part and puts it back before it returns, so a slow client holds none. */
 	int (*raw_stream)(void *arg, struct buf *out);
 	void (*raw_stream_free)(void *arg);
 	void *raw_stream_arg;

@@ -41,7 +41,7 @@ static const char *const export_cols[] = {
 };
 
 struct export_state {
-	struct db *db;            /* the request's connection, given back at the end */
+	struct db *db;            /* a pooled connection, held only while a page is read */
 	char domain_id[24];
 	char after[80];           /* the last name sent (names are at most 64 bytes) */
 	char now[40];
@@ -93,10 +93,14 @@ export_next(void *arg, struct buf *out)
 			return -1;
 		return put_record(st, out, export_cols, sizeof(export_cols) / sizeof(export_cols[0])) ? 1 : -1;
 	}
+	/* The connection goes back to the pool between pages: a slow download holds none. */
+	st->db = db_pool_get();
 	if (db_runv(st->db, &st_page, &r, st->domain_id, st->after, st->now) != DB_OK) {
 		log_warnx("csv export of domain %s: page after \"%s\" failed", st->domain_id, st->after);
+		db_pool_put(&st->db);
 		return -1;
 	}
+	db_pool_put(&st->db);
 	n = db_rows(r);
 	for (i = 0; i < n; i++) {
 		const char *cells[9] = {
@@ -160,9 +164,7 @@ export_accounts(struct api_ctx *c)
 		free(st);
 		return api_unavailable(c);
 	}
-	/* The stream runs after this returns: it takes the connection with it. */
-	st->db = c->db;
-	c->db = NULL;
+	/* The stream runs after this returns, with connections of its own (c->db is gone by then). */
 	c->raw_stream = export_next;
 	c->raw_stream_free = export_free;
 	c->raw_stream_arg = st;

@@ -289,6 +289,27 @@ def test_chunked_and_client_leaving(panel, root, big):
     check_big(r.content, 1000)
 
 
+def test_slow_downloads_hold_no_connection(panel, root, big):
+    """More stalled downloads than the pool has connections (workers + 2 = 10): the panel
+    still answers everything else, and each download then completes."""
+    url = f"{panel.url}/api/v1/domains/big.test/accounts.csv"
+    stalled = []
+    try:
+        for _ in range(14):
+            r = root.s.get(url, stream=True, timeout=60)
+            assert r.status_code == 200
+            it = r.iter_content(4096)
+            stalled.append((r, it, next(it)))
+        t = time.time()
+        r = root.get(f"/domains/{D}/accounts", timeout=10)
+        assert r.status_code == 200 and time.time() - t < 10
+        for r, it, first in stalled[:2]:
+            check_big(first + b"".join(it), 10000)
+    finally:
+        for r, _, _ in stalled:
+            r.close()
+
+
 def test_through_nginx_fastcgi(nginx_panel, root, big, accounts):  # noqa: F811
     """Over FastCGI the same bytes arrive, for a small and a multi-page domain."""
     s = requests.Session()
