@@ -158,6 +158,7 @@ struct imp {
 	struct err *errs;
 	size_t nerrs, caperrs;
 	bool errs_full;
+	bool forced;               /* the next error is the file's own: past the cap too */
 	char domain_id[24];
 	int64_t default_quota;
 	size_t created, updated, unchanged, skipped;
@@ -174,14 +175,17 @@ charset_name(enum csv_charset cs)
 	return "?";
 }
 
+/* Adds one error. Past CSV_MAX_ERRORS only the file's own errors (reader, encoding) still
+ * go in, so a file that ends in a format error says so however many rows broke rules. */
 static void
 err_add(struct imp *x, size_t line, int colpos, const char *field, const char *code, const char *arg)
 {
 	struct err *e;
+	bool file_level = x->forced;
 
-	if (x->errs_full)
+	if (x->errs_full && !file_level)
 		return;
-	if (x->nerrs >= CSV_MAX_ERRORS) {
+	if (x->nerrs >= CSV_MAX_ERRORS && !file_level) {
 		x->errs_full = true;
 		return;
 	}
@@ -212,7 +216,18 @@ err_add(struct imp *x, size_t line, int colpos, const char *field, const char *c
 static void
 err_file(struct imp *x, const char *code, const char *arg)
 {
+	x->forced = true;
 	err_add(x, 0, -1, NULL, code, arg);
+	x->forced = false;
+}
+
+/* The reader's format error, where it stopped. */
+static void
+err_reader(struct imp *x, const struct csv_reader *rd)
+{
+	x->forced = true;
+	err_add(x, csv_err_line(rd), -1, NULL, csv_err_code(rd), NULL);
+	x->forced = false;
 }
 
 static int
@@ -568,7 +583,7 @@ parse(struct imp *x)
 		err_file(x, "empty", x->j->edit ? "mail_account,password,mail_capacity" :
 		    "mail_account,password,mail_capacity,comment");
 	} else if (rc < 0) {
-		err_add(x, csv_err_line(rd), -1, NULL, csv_err_code(rd), NULL);
+		err_reader(x, rd);
 	} else {
 		read_header(x, &rec);
 		while ((rc = csv_next(rd, &rec)) == 1) {
@@ -576,7 +591,7 @@ parse(struct imp *x)
 				read_row(x, &rec);
 		}
 		if (rc < 0)
-			err_add(x, csv_err_line(rd), -1, NULL, csv_err_code(rd), NULL);
+			err_reader(x, rd);
 	}
 	csv_free(&rd);
 }

@@ -551,3 +551,33 @@ def test_two_panels_share_the_queue_each_job_once():
         for p in panels:
             p.stop()
         db.drop()
+
+
+def test_reader_limits_and_export_flags(db, dadmin, root):
+    # A cell over 4,096 bytes, a row of more than 32 cells: the reader's bounds, with the line.
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{uniq()},{PW},,ok", f"{uniq()},{PW},,{'x' * 4097}"]))
+    assert job["state"] == "failed" and errs(job) == [(3, None, "cell_too_long")], job
+    job = run(dadmin, csv_text(CREATE_HEADER, [f"{uniq()},{PW},,ok" + ",," * 20]))
+    assert job["state"] == "failed" and errs(job) == [(2, None, "too_many_cells")], job
+    # More than 100,000 rows.
+    job = run(dadmin, CREATE_HEADER + "\n" + "".join(f"lim{i:06d},{PW},,\n" for i in range(100001)))
+    assert job["state"] == "failed" and errs(job) == [(100002, None, "too_many_records")], errs(job)[:3]
+    # Past 10,000 errors the list stops with a note, and a format error at the end still shows.
+    job = run(dadmin, CREATE_HEADER + "\n" + "a,b\n" * 10001 + '"open\n')
+    assert job["state"] == "failed" and len(job["errors"]) == 10002, len(job["errors"])
+    assert (10003, None, "unterminated_quote") in errs(job)
+    assert errs(job)[-1] == (None, None, "too_many_errors")
+    # More than 32 MB is refused at the door.
+    r = upload(dadmin, b"x" * (32 * 1024 * 1024 + 1))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["code"] == "too_large"
+    # The export's spam and pop columns set the spam tag and receive in an edit; its
+    # read-only columns are accepted and ignored; anything but 0, 1 or empty is refused.
+    a = uniq("fl")
+    create(root, D, a)
+    hdr = "mail_account,mail_password,comment,amount_of_mail_box,spam,forward,auto,pop,mail_capacity"
+    job = run(dadmin, csv_text(hdr, [f"{a},,,99,1,1,1,0,"]), "edit")
+    assert job["state"] == "done", job
+    assert account(db, a)[3:] == (True, False)
+    job = run(dadmin, csv_text(hdr, [f"{a},,,,yes,,,2,"]), "edit")
+    assert job["state"] == "failed" and errs(job) == [(2, "spam", "bad_flag"), (2, "pop", "bad_flag")]
+    assert account(db, a)[3:] == (True, False)
