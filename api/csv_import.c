@@ -753,7 +753,7 @@ write_batch(struct imp *x, size_t a, size_t b, bool *conflict_r)
 	json_t *rows = json_array(), *audit = json_array();
 	char *rs = NULL, *as = NULL, now[32];
 	enum db_status s = DB_OK;
-	size_t i, nrows = 0;
+	size_t i;
 	int rc = -1;
 
 	if (rows == NULL || audit == NULL)
@@ -786,7 +786,6 @@ write_batch(struct imp *x, size_t a, size_t b, bool *conflict_r)
 			    fields_json(r)));
 			x->updated++;
 		}
-		nrows++;
 	}
 	if (json_array_size(rows) == 0) {
 		rc = 0;
@@ -815,7 +814,6 @@ out:
 	free(as);
 	json_decref(rows);
 	json_decref(audit);
-	(void)nrows;
 	return rc;
 }
 
