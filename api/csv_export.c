@@ -48,7 +48,7 @@ struct export_state {
 	bool cp932;
 	bool started;
 	size_t rows;
-	struct buf utf8;          /* one page before CP932 conversion */
+	struct buf utf8;          /* CP932: one page as UTF-8, before conversion */
 };
 
 static void
@@ -61,21 +61,30 @@ export_free(void *arg)
 	free(st);
 }
 
-/* Appends one record of cells to b in the charset of the export. */
+/* Appends one record: to `out`, or for CP932 to the page's UTF-8 text (see flush). */
 static bool
 put_record(struct export_state *st, struct buf *out, const char *const *cells, size_t n)
 {
 	struct buf *b = st->cp932 ? &st->utf8 : out;
 	size_t i;
 
-	if (st->cp932)
-		buf_reset(b);
 	for (i = 0; i < n; i++)
 		if (!csv_put_str(b, cells[i], i == 0))
 			return false;
-	if (!csv_end_record(b))
-		return false;
-	return !st->cp932 || csv_to_cp932(b->data, b->len, out);
+	return csv_end_record(b);
+}
+
+/* CP932: the page's records converted in one go (a page ends with a record, so no
+ * character is cut). */
+static bool
+flush(struct export_state *st, struct buf *out)
+{
+	bool ok = true;
+
+	if (st->cp932 && st->utf8.len > 0)
+		ok = csv_to_cp932(st->utf8.data, st->utf8.len, out);
+	buf_reset(&st->utf8);
+	return ok && !st->utf8.oom;
 }
 
 /* The stream (api.h raw_stream): the header first, then a page of rows per call. */
@@ -91,7 +100,8 @@ export_next(void *arg, struct buf *out)
 		/* Excel reads UTF-8 only with a BOM; Shift_JIS has none. */
 		if (!st->cp932 && !buf_add(out, CSV_BOM, 3))
 			return -1;
-		return put_record(st, out, export_cols, sizeof(export_cols) / sizeof(export_cols[0])) ? 1 : -1;
+		return put_record(st, out, export_cols, sizeof(export_cols) / sizeof(export_cols[0])) &&
+		    flush(st, out) ? 1 : -1;
 	}
 	/* The connection goes back to the pool between pages: a slow download holds none. */
 	st->db = db_pool_get();
@@ -120,6 +130,8 @@ export_next(void *arg, struct buf *out)
 	}
 	st->rows += (size_t)n;
 	db_res_free(&r);
+	if (!flush(st, out))
+		return -1;
 	return n < EXPORT_PAGE ? 0 : 1;
 }
 
