@@ -581,3 +581,36 @@ def test_reader_limits_and_export_flags(db, dadmin, root):
     job = run(dadmin, csv_text(hdr, [f"{a},,,,yes,,,2,"]), "edit")
     assert job["state"] == "failed" and errs(job) == [(2, "spam", "bad_flag"), (2, "pop", "bad_flag")]
     assert account(db, a)[3:] == (True, False)
+
+
+def test_sigterm_mid_import_puts_the_job_back():
+    db = Database()
+    db.ctl("domain", "add", D)
+    db.ctl("admin", "add", "dadmin", "--role", "domain_admin", "--domain", D, "--password-stdin",
+           stdin=ADMIN_PW + "\n")
+    try:
+        names = [f"term{i:04d}" for i in range(1500)]
+        p1 = Panel(db, extra_config="argon2_m_kib = 8192\nargon2_t = 1\n")
+        c = Client(p1.url)
+        assert c.login("dadmin", ADMIN_PW).status_code == 200
+        jid = upload(c, csv_text(CREATE_HEADER, [f"{n},{PW},," for n in names])).json()["job"]["id"]
+        end = time.time() + 600
+        while c.get(f"/jobs/{jid}").json()["done"] < 1100:
+            assert time.time() < end
+            time.sleep(0.05)
+        t = time.time()
+        p1.stop()           # SIGTERM: the runner stops between two hashes; no leak, no hang
+        assert time.time() - t < 15
+        assert count(db, names) == 0
+        assert db.query("SELECT state, attempts, worker FROM jobs WHERE id = %s", (jid,))[0] == ("queued", 0, None)
+        p2 = Panel(db, extra_config="argon2_m_kib = 1024\nargon2_t = 1\n")
+        try:
+            c = Client(p2.url)
+            assert c.login("dadmin", ADMIN_PW).status_code == 200
+            j = wait_job(c, jid, timeout=600)
+            assert j["state"] == "done" and j["created"] == 1500, j
+            assert db.query("SELECT attempts FROM jobs WHERE id = %s", (jid,))[0][0] == 1
+        finally:
+            p2.stop()
+    finally:
+        db.drop()
