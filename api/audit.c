@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "api/ref.h"
 #include "cgi/routes.h"
+#include "core/i18n.h"
 #include "core/util.h"
 
 #define AUDIT_PER_PAGE 50
@@ -17,6 +18,20 @@ static const struct db_stmt st_page = {
 	"  l.actor, l.action, l.target, l.remote_addr, l.actor_role FROM audit_log l WHERE l.domain = $1 "
 	"  ORDER BY l.at DESC, l.id DESC LIMIT $2::int OFFSET $3::bigint) p ON true", 3
 };
+
+/* The page's words for an action code (i18n key audit_action_<code>); the code itself when
+ * the catalog has none, so a code written by a newer part of the system still shows. */
+static const char *
+action_label(struct api_ctx *c, const char *action)
+{
+	char key[96];
+	const char *m;
+
+	if (!bsnprintf(key, sizeof(key), "audit_action_%s", action))
+		return action;
+	m = i18n_get(c->lang, key);
+	return m == NULL || strcmp(m, key) == 0 ? action : m;
+}
 
 static int
 query_int(struct api_ctx *c, const char *name, int64_t min, int64_t max, int64_t *out)
@@ -63,8 +78,10 @@ audit_list(struct api_ctx *c)
 			continue;
 		o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "at", db_val(r, i, 1), "actor", db_val(r, i, 2),
 		    "action", db_val(r, i, 3), "target", db_val(r, i, 4), "remote_addr", db_val(r, i, 5));
-		if (o != NULL && c->html)
+		if (o != NULL && c->html) {
 			json_object_set_new(o, "actor_role", json_string(db_val(r, i, 6)));
+			json_object_set_new(o, "action_label", json_string(action_label(c, db_val(r, i, 3))));
+		}
 		json_array_append_new(items, o);
 	}
 	out = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);

@@ -129,3 +129,70 @@ def test_support_actions_from_pages(dadmin, panel, db):
     user_client(panel, f"{n}@{D}", tmp)
     r = s.get(base, headers={"Accept-Language": "ja"})
     assert "不正利用検知" in r.text and "強制変更済" in r.text and "status-bad" in r.text
+
+
+def audit_cells(text):
+    """{action code: shown label} of the audit page's rows."""
+    out = {}
+    for part in text.split('<td class="action" data-action="')[1:]:
+        code, rest = part.split('"', 1)
+        out[code] = html.unescape(rest.split(">", 1)[1].split("</td>", 1)[0])
+    return out
+
+
+def test_audit_page_labels_actions_in_both_languages(support, dadmin, root, panel, db):
+    n = uniq()
+    create(dadmin, D, n)
+    assert support.post(f"/domains/{D}/accounts/{n}/unlock").status_code == 204
+    assert support.post(f"/domains/{D}/accounts/{n}/compromised").status_code == 204
+    addr = f"{n}@{D}"
+    db.execute("INSERT INTO audit_log (at, domain, actor, actor_role, action, target) VALUES "
+               "(now(), %s, %s, 'user', 'smtp_send_refused', %s), (now(), %s, 'maild', 'system', 'smtp_rcpt_refused', %s), "
+               "(now(), %s, 'x', 'superadmin', 'zz_code_from_the_future', %s)", (D, addr, addr, D, addr, D, addr))
+    url = f"{panel.url}/admin/domains/{D}/audit?per_page=20"
+    want = {
+        "ja": {"account_create": "アカウント作成", "account_unlock": "ロック解除",
+               "account_compromised": "不正利用検知に設定", "smtp_send_refused": "送信拒否",
+               "smtp_rcpt_refused": "受信拒否（容量超過）", "zz_code_from_the_future": "zz_code_from_the_future"},
+        "en": {"account_create": "Account created", "account_unlock": "Account unlocked",
+               "account_compromised": "Marked as compromised", "smtp_send_refused": "Sending refused",
+               "smtp_rcpt_refused": "Delivery refused (mailbox full)",
+               "zz_code_from_the_future": "zz_code_from_the_future"},
+    }
+    for lang, labels in want.items():
+        r = support.s.get(url, headers={"Accept-Language": lang})
+        assert r.status_code == 200
+        cells = audit_cells(r.text)
+        for code, label in labels.items():
+            assert cells.get(code) == label, (lang, code, cells.get(code))
+    # The JSON API keeps the raw code and CONTRACT's shape.
+    items = support.get(f"/domains/{D}/audit").json()["items"]
+    assert {"zz_code_from_the_future", "smtp_send_refused", "account_unlock"} <= {i["action"] for i in items}
+    assert all(set(i) == {"at", "actor", "action", "target", "remote_addr"} for i in items)
+
+
+def test_every_written_action_code_has_a_label():
+    """Each action code the C sources write has its words in both catalogs (else the page shows the code)."""
+    import json
+    import os
+    import re
+    src = os.environ.get("YUBIN_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+    codes = set()
+    for d in ("api", "core", "maild"):
+        for f in os.listdir(os.path.join(src, d)):
+            if not f.endswith(".c"):
+                continue
+            text = open(os.path.join(src, d, f), encoding="utf-8").read()
+            codes |= set(re.findall(r'(?:api_audit|\baudit)\(c, [^,]+, "([a-z_]+)"', text))
+            codes |= set(re.findall(r'\bact\(c, "([a-z_]+)"', text))
+            codes |= {f"{p}_{w}" for p, w in re.findall(r'mailauth_audit\([^;]*?"(smtp|pop3)", "([a-z_]+)"', text)}
+            codes |= set(re.findall(r"'system', '([a-z_]+)'", text))
+            for pair in re.findall(r'\? "([a-z_]+)" : "([a-z_]+)", x->j->remote_addr', text):  # csv_import
+                codes |= set(pair)
+    for proto in ("smtp", "pop3"):  # mailauth_check(proto) writes <proto>_login_failed/_refused
+        codes |= {f"{proto}_login_failed", f"{proto}_login_refused"}
+    assert {"login", "alias_delete", "catchall_off", "smtp_send_refused", "account_unlock"} <= codes
+    for lang in ("ja", "en"):
+        cat = json.load(open(os.path.join(src, "templates", "i18n", lang, "audit.json"), encoding="utf-8"))
+        missing = sorted(c for c in codes if f"audit_action_{c}" not in cat)
+        assert not missing, (lang, missing)
