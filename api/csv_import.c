@@ -31,12 +31,12 @@ static const struct db_stmt st_taken = {
 	"WHERE l.domain_id = $1::bigint AND l.name IN (SELECT jsonb_array_elements_text($2::jsonb))", 2
 };
 
-/* Bulk edit: the accounts the file names, locked until the import commits. */
+/* Bulk edit: the accounts the file names. Not locked: the hashing takes minutes for a big
+ * file, and a locked account would hold up maild's usage updates that long. */
 static const struct db_stmt st_existing = {
 	"csvimp_existing",
 	"SELECT a.id, a.name, a.password_hash FROM accounts a "
-	"WHERE a.domain_id = $1::bigint AND a.name IN (SELECT jsonb_array_elements_text($2::jsonb)) "
-	"ORDER BY a.id FOR UPDATE", 2
+	"WHERE a.domain_id = $1::bigint AND a.name IN (SELECT jsonb_array_elements_text($2::jsonb))", 2
 };
 
 static const struct db_stmt st_insert = {
@@ -632,7 +632,7 @@ name_pos(struct imp *x)
 }
 
 /* Create: a taken name rejects the file (system_account for postmaster). Edit: the accounts
- * found are locked; the others are skipped. 0, or -1 on a database fault. */
+ * found are noted; the others are skipped. 0, or -1 on a database fault. */
 static int
 check_names(struct imp *x)
 {
@@ -854,11 +854,16 @@ hash_and_write(struct imp *x)
 				bad = true;
 			ready++;
 		}
-		if (!x->j->dry_run && !bad && !db_fault &&
-		    (ready - written >= CSV_JOB_BATCH || (all && ready > written))) {
-			if (write_batch(x, written, ready, &conflict) != 0)
+		/* New accounts go in while hashing goes on: uncommitted, they hold only their
+		 * names. Changed accounts are written at the end: an UPDATE locks its row until
+		 * commit, and maild updates usage on delivery. */
+		while (!x->j->dry_run && !bad && !db_fault && ready > written &&
+		    (x->j->edit ? all : (ready - written >= CSV_JOB_BATCH || all))) {
+			size_t to = ready - written > CSV_JOB_BATCH ? written + CSV_JOB_BATCH : ready;
+
+			if (write_batch(x, written, to, &conflict) != 0)
 				db_fault = true;
-			written = ready;
+			written = to;
 		}
 		x->j->done = (int64_t)fin;
 		if (csv_job_progress(x->j, all) != 0 && !lost)
