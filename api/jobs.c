@@ -104,7 +104,8 @@ out:
 }
 
 const struct api_route api_routes_jobs[] = {
-	{ "GET", "/jobs/{id}", jobs_get, R_ADMIN | R_USER, "admin/job.html", NULL },
-	{ "GET", "/me/jobs/{id}", jobs_get, R_USER, "mail/job.html", NULL },
+	/* JSON only: the page /admin/jobs/{id} is api/csv_pages.c's, built on jobs_get. */
+	{ "GET", "/jobs/{id}", jobs_get, R_ADMIN | R_USER | R_API, NULL, NULL },
+	{ "GET", "/me/jobs/{id}", jobs_get, R_USER | R_API, NULL, NULL },
 	{ NULL, NULL, NULL, 0, NULL, NULL },
 };
