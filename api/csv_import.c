@@ -45,11 +45,15 @@ static const struct db_stmt st_insert = {
 	"SELECT $1::bigint, x.n, x.h, x.q, x.c FROM jsonb_to_recordset($2::jsonb) AS x(n text, h text, q int, c text)", 2
 };
 
-/* As PATCH does (api/accounts.c st_update): a new password set by an admin ends the
- * compromised mark and the temporary/forced state. */
-static const struct db_stmt st_update = {
-	"csvimp_update",
-	"UPDATE accounts a SET "
+/* A batch of changes, as PATCH does (api/accounts.c st_update): a new password set by an
+ * admin ends the compromised mark and the temporary/forced state and signs the account's
+ * sessions out. Audited per account actually changed; an account deleted since the check
+ * is not in `u` and counts as skipped. Answers how many were changed. */
+static const struct db_stmt st_edit = {
+	"csvimp_edit",
+	"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) "
+	"           AS x(id bigint, n text, h text, q int, c text, s boolean, r boolean, f jsonb)), "
+	"u AS (UPDATE accounts a SET "
 	" password_hash = coalesce(x.h, a.password_hash), "
 	" quota_mb = coalesce(x.q, a.quota_mb), "
 	" comment = coalesce(x.c, a.comment), "
@@ -61,15 +65,13 @@ static const struct db_stmt st_update = {
 	" compromised_at = CASE WHEN x.h IS NULL THEN a.compromised_at ELSE NULL END, "
 	" password_changed_at = CASE WHEN x.h IS NULL THEN a.password_changed_at ELSE $2::timestamptz END, "
 	" updated_at = $2::timestamptz "
-	"FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, h text, q int, c text, s boolean, r boolean) "
-	"WHERE a.id = x.id", 2
-};
-
-/* A changed password signs the account's sessions out, as PATCH does. */
-static const struct db_stmt st_drop_sessions = {
-	"csvimp_drop_sessions",
-	"DELETE FROM sessions WHERE account_id IN "
-	"(SELECT x.id FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, h text) WHERE x.h IS NOT NULL)", 1
+	" FROM x WHERE a.id = x.id RETURNING a.id), "
+	"s AS (DELETE FROM sessions WHERE account_id IN "
+	"      (SELECT x.id FROM x JOIN u ON u.id = x.id WHERE x.h IS NOT NULL) RETURNING 1), "
+	"l AS (INSERT INTO audit_log (at, domain, actor, actor_role, action, target, remote_addr, details) "
+	"      SELECT $2::timestamptz, $3, $4, $5, 'account_update', x.n || '@' || $3, $6, "
+	"      jsonb_build_object('fields', x.f, 'csv_job', $7::bigint) FROM x JOIN u ON u.id = x.id RETURNING 1) "
+	"SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM s), (SELECT count(*) FROM l)", 7
 };
 
 /* One audit entry per account, as the single-account form writes (api_audit). */
@@ -776,15 +778,13 @@ write_batch(struct imp *x, size_t a, size_t b, bool *conflict_r)
 		} else if (!r->password && !r->quota && !r->comment && r->spam < 0 && r->pop < 0) {
 			x->unchanged++;
 		} else {
-			json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)r->id,
+			json_array_append_new(rows, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+			    "id", (json_int_t)r->id, "n", r->name,
 			    "h", r->password ? json_string(r->hash) : json_null(),
 			    "q", r->quota ? json_integer((json_int_t)r->quota) : json_null(),
 			    "c", r->comment ? json_string(r->comment) : json_null(),
 			    "s", r->spam >= 0 ? json_boolean(r->spam) : json_null(),
-			    "r", r->pop >= 0 ? json_boolean(r->pop) : json_null()));
-			json_array_append_new(audit, json_pack("{s:s, s:{s:o}}", "n", r->name, "d", "fields",
-			    fields_json(r)));
-			x->updated++;
+			    "r", r->pop >= 0 ? json_boolean(r->pop) : json_null(), "f", fields_json(r)));
 		}
 	}
 	if (json_array_size(rows) == 0) {
@@ -796,14 +796,22 @@ write_batch(struct imp *x, size_t a, size_t b, bool *conflict_r)
 	if (rs == NULL || as == NULL)
 		goto out;
 	clock_now_str(now, sizeof(now));
-	if (!x->j->edit) {
-		s = db_runv(x->j->db, &st_insert, NULL, x->domain_id, rs);
-	} else if ((s = db_runv(x->j->db, &st_update, NULL, rs, now)) == DB_OK) {
-		s = db_runv(x->j->db, &st_drop_sessions, NULL, rs);
-	}
-	if (s == DB_OK)
+	if (x->j->edit) {
+		struct db_res *r = NULL;
+
+		s = db_runv(x->j->db, &st_edit, &r, rs, now, x->j->domain, x->j->actor, x->j->actor_role,
+		    x->j->remote_addr, x->j->id_s);
+		if (s == DB_OK) {
+			size_t changed = (size_t)db_i64(r, 0, 0);
+
+			x->updated += changed;
+			x->skipped += json_array_size(rows) - changed;
+		}
+		db_res_free(&r);
+	} else if ((s = db_runv(x->j->db, &st_insert, NULL, x->domain_id, rs)) == DB_OK) {
 		s = db_runv(x->j->db, &st_audit, NULL, now, x->j->domain, x->j->actor, x->j->actor_role,
-		    x->j->edit ? "account_update" : "account_create", x->j->remote_addr, x->j->id_s, as);
+		    "account_create", x->j->remote_addr, x->j->id_s, as);
+	}
 	*conflict_r = s == DB_CONFLICT;
 	rc = s == DB_OK ? 0 : -1;
 out:
