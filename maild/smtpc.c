@@ -1,6 +1,9 @@
 /* maild/smtpc.c: a plain SMTP client for the queue runner: EHLO, MAIL, RCPT, DATA with dot-stuffing. */
 #include "maild/smtpc.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +168,14 @@ smtpc_send(const struct config *cfg, const char *host, const char *port, const c
 		goto out;
 	}
 	res = SMTPC_OK;
-	(void)cmd(fd, text, sizeof(text), "QUIT", "");
+	/* The message is delivered; a peer that never answers QUIT must not hold this queue
+	 * runner (and the scan that waits for it) for the whole 300 s reply timeout. */
+	{
+		struct timeval tv = { .tv_sec = 5, .tv_usec = 0 };
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
+			(void)cmd(fd, text, sizeof(text), "QUIT", "");
+	}
 out:
 	close(fd);
 	return res;
