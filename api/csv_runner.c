@@ -7,7 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "api/csv_job.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -71,15 +74,6 @@ static struct {
 	char worker[128];
 } rn;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 clamp_int(int64_t v)
 {
@@ -91,7 +85,7 @@ csv_job_progress(struct csv_job *j, bool force)
 {
 	char done[16], total[16];
 	struct db_res *r = NULL;
-	int64_t t = now_ms();
+	int64_t t = clock_mono_ms();
 	int rc = 0;
 
 	if (!force && t - j->last_progress_ms < 250)
@@ -107,45 +101,29 @@ csv_job_progress(struct csv_job *j, bool force)
 	return rc;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* bytea's text form (hex: "\x4142…") back into bytes. */
+/* bytea's text form back into bytes with libpq's PQunescapeBytea, copied so the caller
+ * wipes and free()s it like any buffer; libpq's copy holds passwords too and is wiped. */
 static bool
-unhex(const char *s, char **out_r, size_t *len_r)
+input_bytes(const char *s, char **out_r, size_t *len_r)
 {
-	size_t n = strlen(s), i;
-	char *out;
+	size_t n = 0;
+	unsigned char *b = PQunescapeBytea((const unsigned char *)s, &n);
+	char *out = NULL;
 
 	*out_r = NULL;
 	*len_r = 0;
-	if (n < 2 || s[0] != '\\' || s[1] != 'x' || (n - 2) % 2 != 0)
-		return n == 0;
-	out = malloc((n - 2) / 2 + 1);
-	if (out == NULL)
+	if (b == NULL)
 		return false;
-	for (i = 0; i < (n - 2) / 2; i++) {
-		int hi = hexval(s[2 + 2 * i]), lo = hexval(s[3 + 2 * i]);
-
-		if (hi < 0 || lo < 0) {
-			free(out);
-			return false;
-		}
-		out[i] = (char)(hi * 16 + lo);
+	out = malloc(n + 1);
+	if (out != NULL) {
+		memcpy(out, b, n);
+		out[n] = '\0';
+		*out_r = out;
+		*len_r = n;
 	}
-	out[i] = '\0';
-	*out_r = out;
-	*len_r = i;
-	return true;
+	explicit_bzero(b, n);
+	PQfreemem(b);
+	return out != NULL;
 }
 
 static const char *
@@ -249,7 +227,7 @@ run_one(struct db *db, struct db *pdb)
 		finish(&j, "failed");
 		goto out;
 	}
-	if (!unhex(db_val(r, 0, 6), &j.input, &j.input_len)) {
+	if (!input_bytes(db_val(r, 0, 6), &j.input, &j.input_len)) {
 		log_warnx("csv: job %s: input unreadable", j.id_s);
 		o = CSV_REQUEUE;
 	} else {

@@ -98,3 +98,12 @@ clock_parse(const char *s, time_t *out)
 	*out = timegm(&tm) - off;
 	return 0;
 }
+
+int64_t
+clock_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

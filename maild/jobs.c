@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -58,15 +59,6 @@ static const struct db_stmt st_heartbeat = {
 	"UPDATE jobs SET heartbeat_at = now() WHERE state = 'running' AND starts_with(worker, $1)", 1
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 clamp_int(int64_t v)
 {
@@ -78,7 +70,7 @@ jobs_progress(struct job *j, bool force)
 {
 	char done[16], total[16];
 	struct db_res *r = NULL;
-	int64_t t = now_ms();
+	int64_t t = clock_mono_ms();
 	int rc = -1;
 
 	if (!force && t - j->last_progress_ms < 500)
