@@ -113,7 +113,7 @@ purge_one(const char *folder, const char *sub, const char *name, const struct st
 		return 0;
 	memcpy(base, name, bl);
 	base[bl] = '\0';
-	if (bsearch(&key, p->snap->names, p->snap->n, sizeof(char *), cmp_name) == NULL)
+	if (p->snap->n == 0 || bsearch(&key, p->snap->names, p->snap->n, sizeof(char *), cmp_name) == NULL)
 		return 0;   /* arrived after the job started: kept */
 	if (!bsnprintf(path, sizeof(path), "%s%s%s/%s/%s", p->dir, *folder ? "/" : "", folder, sub, name))
 		return 0;
@@ -208,7 +208,8 @@ jobs_purge_mail(struct job *j)
 			jobs_error(j, snap.oom ? "temporary" : "disk", "the mailbox cannot be read");
 			goto out;
 		}
-		qsort(snap.names, snap.n, sizeof(char *), cmp_name);
+		if (snap.n > 1)       /* an empty mailbox has no array: qsort(NULL, 0) is undefined */
+			qsort(snap.names, snap.n, sizeof(char *), cmp_name);
 		j->total = (int64_t)snap.n;
 		j->done = 0;
 		if (jobs_progress(j, true) != 0) {
