@@ -13,7 +13,7 @@
 
 static const struct db_stmt st_list = {
 	"domains_list",
-	"SELECT d.name, d.default_quota_mb, (SELECT count(*) FROM accounts a WHERE a.domain_id = d.id), "
+	"SELECT d.name, d.default_quota_mb, (SELECT coalesce(sum(c.n), 0) FROM account_counts c WHERE c.domain_id = d.id), "
 	" to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
 	"FROM domains d WHERE $1::boolean OR d.name IN (SELECT jsonb_array_elements_text($2::jsonb)) "
 	"ORDER BY d.name", 2
@@ -21,7 +21,7 @@ static const struct db_stmt st_list = {
 
 static const struct db_stmt st_one = {
 	"domains_one",
-	"SELECT d.name, d.default_quota_mb, (SELECT count(*) FROM accounts a WHERE a.domain_id = d.id), "
+	"SELECT d.name, d.default_quota_mb, (SELECT coalesce(sum(c.n), 0) FROM account_counts c WHERE c.domain_id = d.id), "
 	" to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
 	"FROM domains d WHERE d.id = $1::bigint", 1
 };
