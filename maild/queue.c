@@ -1,6 +1,6 @@
 /* maild/queue.c: the durable outgoing queue. One entry per recipient: ID.msg (a hard link of the
  * fsync'd message) and ID.env (fsync'd, renamed into place last, so its presence means "queued").
- * A runner thread delivers due entries, reschedules temporary failures with backoff on clock_now(),
+ * Workers (maild/queue_sched.c) deliver due entries, reschedules temporary failures with backoff on clock_now(),
  * and turns permanent ones into DSN bounces (RFC 3464) — never a bounce for a temporary fault. */
 #include "maild/queue.h"
 
@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "maild/maildir.h"
 #include "maild/metrics.h"
 #include "maild/mx.h"
+#include "maild/queue_sched.h"
 #include "maild/rcpt.h"
 #include "maild/smtp.h"
 #include "maild/smtpc.h"
@@ -35,10 +35,7 @@
 #define QUEUE_MAX_BACKOFF 3600
 
 static const struct config *qcfg;
-static pthread_mutex_t kick_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t kick_cv = PTHREAD_COND_INITIALIZER;
-static bool kicked;
-static int64_t waiting;
+static char queue_q[1100];      /* queue_dir/q, the entries; kept for the scheduler's life */
 
 const char *
 queue_dir(const struct config *cfg, char *out, size_t outsz)
@@ -192,9 +189,7 @@ queue_commit(const struct config *cfg, struct queue_msg *q, const char *from,
 	}
 	(void)unlink(q->path);
 	q->path[0] = '\0';
-	pthread_mutex_lock(&kick_mtx);
-	waiting += nrcpt;
-	pthread_mutex_unlock(&kick_mtx);
+	queue_sched_added(nrcpt);
 	metrics_add("yubin_maild_queue_size", nrcpt);
 	return 0;
 fail:
@@ -211,21 +206,13 @@ fail:
 void
 queue_kick(void)
 {
-	pthread_mutex_lock(&kick_mtx);
-	kicked = true;
-	pthread_cond_signal(&kick_cv);
-	pthread_mutex_unlock(&kick_mtx);
+	queue_sched_kick();
 }
 
 int64_t
 queue_size(void)
 {
-	int64_t n;
-
-	pthread_mutex_lock(&kick_mtx);
-	n = waiting;
-	pthread_mutex_unlock(&kick_mtx);
-	return n;
+	return queue_sched_waiting();
 }
 
 static bool
@@ -356,14 +343,17 @@ send_one(const struct env *e, const char *msgpath, char *err, size_t errsz)
 	return mx_send(qcfg, domain, e->from, e->rcpt, msgpath, err, errsz);
 }
 
+/* One attempt at an entry (queue_sched.c's workers call it, one entry per worker). */
 static void
-process(const char *qd, const char *name)
+attempt(const char *qd, const char *name, struct queue_outcome *out)
 {
 	char envp[1200], msgp[1200], err[512];
 	struct env e;
 	size_t nl = strlen(name);
 	time_t now = clock_now();
 
+	out->gone = false;
+	out->next = now + 60;    /* an unreadable entry is looked at again in a minute */
 	if (!bsnprintf(envp, sizeof(envp), "%s/%s", qd, name) ||
 	    !bsnprintf(msgp, sizeof(msgp), "%s/%.*s.msg", qd, (int)(nl - 4), name))
 		return;
@@ -371,6 +361,7 @@ process(const char *qd, const char *name)
 		log_warnx("queue: unreadable entry %s", envp);
 		return;
 	}
+	out->next = e.next;
 	if (e.next > now)
 		return;
 	err[0] = '\0';
@@ -404,130 +395,31 @@ process(const char *qd, const char *name)
 		log_info("queue: deferred <%s> (attempt %lld): %s", e.rcpt, (long long)e.attempts, err);
 		if (write_env(envp, &e) != 0)
 			log_warn("queue: cannot reschedule %s", envp);
+		out->next = e.next;
 		return;
 	}
 	(void)unlink(envp);
 	(void)unlink(msgp);
-	pthread_mutex_lock(&kick_mtx);
-	waiting--;
-	pthread_mutex_unlock(&kick_mtx);
+	out->gone = true;
 	metrics_add("yubin_maild_queue_size", -1);
 }
 
-/* Entries are split among a few threads, so one slow destination (a 30 s connect timeout)
- * does not hold up the rest; each entry is in exactly one slice. */
-#define QUEUE_THREADS 4
-
-struct slice {
-	const char *qd;
-	char **names;
-	size_t n, k;
-};
-
-static void *
-slice_run(void *arg)
+/* When an entry not attempted yet is due. */
+static time_t
+due(const char *qd, const char *name)
 {
-	struct slice *sl = arg;
-	size_t i;
+	char envp[1200];
+	struct env e;
 
-	for (i = sl->k; i < sl->n; i += QUEUE_THREADS)
-		process(sl->qd, sl->names[i]);
-	return NULL;
-}
-
-static void
-run_parallel(const char *qd, char **names, size_t n)
-{
-	struct slice sl[QUEUE_THREADS];
-	pthread_t t[QUEUE_THREADS];
-	bool started[QUEUE_THREADS];
-	size_t k;
-
-	for (k = 0; k < QUEUE_THREADS; k++) {
-		sl[k] = (struct slice){ qd, names, n, k };
-		started[k] = false;
-		if (k < n && n > 1)
-			started[k] = pthread_create(&t[k], NULL, slice_run, &sl[k]) == 0;
-		if (!started[k])
-			slice_run(&sl[k]);
-	}
-	for (k = 0; k < QUEUE_THREADS; k++)
-		if (started[k])
-			pthread_join(t[k], NULL);
-}
-
-static void
-scan(const char *qd)
-{
-	DIR *d = opendir(qd);
-	struct dirent *de;
-	int64_t count = 0;
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		size_t l = strlen(de->d_name);
-
-		if (l < 5 || strcmp(de->d_name + l - 4, ".env") != 0)
-			continue;
-		count++;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **nn = realloc(names, nc * sizeof(*names));
-
-			if (nn == NULL)
-				break;
-			names = nn;
-			cap = nc;
-		}
-		names[n] = strdup(de->d_name);
-		if (names[n] != NULL)
-			n++;
-	}
-	closedir(d);
-	pthread_mutex_lock(&kick_mtx);
-	waiting = count;
-	pthread_mutex_unlock(&kick_mtx);
-	metrics_set("yubin_maild_queue_size", count);
-	run_parallel(qd, names, n);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-static void *
-runner(void *arg)
-{
-	char dir[1024], qd[1100];
-
-	(void)arg;
-	queue_dir(qcfg, dir, sizeof(dir));
-	if (!bsnprintf(qd, sizeof(qd), "%s/q", dir))
-		return NULL;
-	for (;;) {
-		struct timespec ts;
-
-		scan(qd);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_mutex_lock(&kick_mtx);
-		while (!kicked) {
-			if (pthread_cond_timedwait(&kick_cv, &kick_mtx, &ts) != 0)
-				break;
-		}
-		kicked = false;
-		pthread_mutex_unlock(&kick_mtx);
-	}
-	return NULL;
+	if (!bsnprintf(envp, sizeof(envp), "%s/%s", qd, name) || !read_env(envp, &e))
+		return 0;
+	return e.next;
 }
 
 int
 queue_start(const struct config *cfg)
 {
 	char dir[1024], p[1100];
-	pthread_t t;
 	DIR *d;
 	struct dirent *de;
 
@@ -547,12 +439,9 @@ queue_start(const struct config *cfg)
 	}
 	if (d != NULL)
 		closedir(d);
-	if (!bsnprintf(p, sizeof(p), "%s/q", dir) || maildir_mkdirs(p) != 0)
+	if (!bsnprintf(queue_q, sizeof(queue_q), "%s/q", dir) || maildir_mkdirs(queue_q) != 0)
 		goto fail;
-	if (pthread_create(&t, NULL, runner, NULL) != 0)
-		goto fail;
-	(void)pthread_detach(t);
-	return 0;
+	return queue_sched_start(queue_q, attempt, due);
 fail:
 	log_warn("queue: cannot prepare %s", dir);
 	return -1;

@@ -222,3 +222,55 @@ def test_domain_that_does_not_exist_bounces(md, dns):
     dsn = md.read_all("example.test", "sender")
     assert len(dsn) == before + 1
     assert b"5.1.2" in dsn[-1] and b"nowhere.test" in dsn[-1]
+
+
+class Tarpit:
+    """Accepts SMTP connections on host:port and never says a word: a destination that hangs."""
+
+    def __init__(self, host, port):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(16)
+        self.conns = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def stop(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_a_hanging_destination_holds_up_nothing_else(md, dns, mxport):
+    # Three messages to a destination that accepts and then never answers, one to a working
+    # one after them: the working one arrives at once, while the hung ones still wait.
+    dns.zone["hang.test"] = {"MX": [(10, "mx.hang.test")]}
+    dns.zone["mx.hang.test"] = {"A": ["127.0.0.8"]}
+    dns.zone["quick.test"] = {"MX": [(10, "mx.quick.test")]}
+    dns.zone["mx.quick.test"] = {"A": ["127.0.0.9"]}
+    pit, s = Tarpit("127.0.0.8", mxport), HostSink("127.0.0.9", mxport)
+    try:
+        for i in range(3):
+            submit(md, f"stuck{i}@hang.test", f"stuck {i}")
+        end = time.time() + 10
+        while time.time() < end and len(pit.conns) < 3:
+            time.sleep(0.05)
+        assert len(pit.conns) == 3          # three workers are waiting on it
+        t0 = time.time()
+        submit(md, "fine@quick.test", "not held up")
+        msgs = s.wait(1, timeout=10)
+        assert msgs[0][1] == ["fine@quick.test"] and b"body of not held up" in msgs[0][2]
+        assert time.time() - t0 < 5
+        assert "delivered to <stuck" not in md.logtext()
+    finally:
+        pit.stop()
+        s.stop()
