@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -158,10 +160,11 @@ worker(void *arg)
 }
 
 int
-fcgi_serve(const struct config *cfg, const char *bind)
+fcgi_serve(const struct config *cfg, const char *bind, const sigset_t *stop)
 {
 	pthread_t *th;
-	int i, n = (int)cfg->workers;
+	struct timespec deadline;
+	int i, n = (int)cfg->workers, sig = 0, late = 0;
 
 	fcgi_cfg = cfg;
 	if (FCGX_Init() != 0)
@@ -182,8 +185,22 @@ fcgi_serve(const struct config *cfg, const char *bind)
 	for (i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, worker, NULL) != 0)
 			fatal("pthread_create");
+	if (sigwait(stop, &sig) != 0)
+		fatalx("sigwait");
+	log_info("signal %d: stopping", sig);
+	/* No new requests: FCGX_Accept_r answers -1 from now on, and a worker blocked in
+	 * accept() is woken by the listening socket's shutdown. A request in hand finishes. */
+	FCGX_ShutdownPending();
+	if (shutdown(listen_sock, SHUT_RDWR) != 0)
+		log_warn("FastCGI socket shutdown");
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += FCGI_STOP_GRACE_S;
 	for (i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
+		if (pthread_timedjoin_np(th[i], NULL, &deadline) != 0)
+			late++;
+	if (late > 0)
+		log_warnx("%d FastCGI requests still running after %d s: stopping without them", late,
+		    FCGI_STOP_GRACE_S);
 	free(th);
 	return 0;
 }

@@ -1,4 +1,5 @@
 /* cgi/main.c: yubin-panel — parse the command line, load the configuration, serve. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ main(int argc, char **argv)
 	static struct config cfg;
 	const char *http = NULL, *fcgi = NULL, *db = NULL, *cfile = NULL, *workers = NULL;
 	char err[512];
-	int i;
+	sigset_t stop;
+	int i, rc;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--http") && i + 1 < argc)
@@ -46,24 +48,29 @@ main(int argc, char **argv)
 		fatalx("--workers: a number from 1 to 256");
 	config_pick_db(&cfg, db);
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGINT and SIGTERM are taken by this thread alone (sigwait), so they are blocked
+	 * before any thread starts and inherit the mask. Over FastCGI this also keeps libfcgi's
+	 * own SIGTERM handler from running: it only marks a shutdown that a worker blocked in
+	 * accept() never sees, and the panel did not stop. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0)
+		fatalx("pthread_sigmask");
 	if (app_init(&cfg) != 0)
 		fatalx("start-up failed");
-	if (http != NULL) {
-		sigset_t set;
-		int sig;
+	if (http != NULL && http_start(&cfg, http) != 0)
+		return 1;
+	if (http != NULL && fcgi == NULL) {
+		int sig = 0;
 
-		if (http_start(&cfg, http) != 0)
-			return 1;
-		sigemptyset(&set);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGTERM);
-		pthread_sigmask(SIG_BLOCK, &set, NULL);
-		if (fcgi == NULL) {
-			sigwait(&set, &sig);
-			log_info("signal %d: stopping", sig);
-			http_stop();
-			return 0;
-		}
+		if (sigwait(&stop, &sig) != 0)
+			fatalx("sigwait");
+		log_info("signal %d: stopping", sig);
+		http_stop();
+		return 0;
 	}
-	return fcgi_serve(&cfg, fcgi) == 0 ? 0 : 1;
+	rc = fcgi_serve(&cfg, fcgi, &stop);
+	http_stop();
+	return rc == 0 ? 0 : 1;
 }
