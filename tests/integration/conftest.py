@@ -30,6 +30,22 @@ def free_port():
     return port
 
 
+def free_ports(n):
+    """n different free ports: all held at once while they are picked, since free_port()
+    called twice in a row may answer the same port (a maild then found its smtps port taken
+    by its own smtp listener and exited)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def wait_port(port, proc, timeout=20):
     end = time.time() + timeout
     while time.time() < end:

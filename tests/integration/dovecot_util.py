@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from conftest import SRC, PGHOST, PGPORT, free_port, wait_port
+from conftest import SRC, PGHOST, PGPORT, free_ports, wait_port
 
 
 def mail_owner():
@@ -53,7 +53,7 @@ class Dovecot:
         uid, gid = mail_owner()
         chown_tree(maildir_root, (uid, gid))
         self.cert, self.key = make_cert(self.tmp)
-        self.imap_port, self.imaps_port = free_port(), free_port()
+        self.imap_port, self.imaps_port = free_ports(2)
         self.log = os.path.join(self.tmp, "dovecot.log")
         base = os.path.join(self.tmp, "run")
         state = os.path.join(self.tmp, "state")
@@ -180,7 +180,7 @@ class SourceDovecot:
         uid, gid = mail_owner()
         os.chown(os.path.join(self.tmp, "mail"), uid, gid)
         self.cert, self.key = make_cert(self.tmp)
-        self.port, self.plain_port = free_port(), free_port()
+        self.port, self.plain_port = free_ports(2)
         with open(os.path.join(self.tmp, "passwd"), "w") as f:
             for u, p in users.items():
                 f.write(f"{u}:{p}\n")

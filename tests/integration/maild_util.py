@@ -11,7 +11,7 @@ import tempfile
 import threading
 import time
 
-from conftest import BUILD, free_port, wait_port
+from conftest import BUILD, free_port, free_ports, wait_port
 
 # A real Argon2id hash of "Passw0rd#Example" (m=19456,t=2,p=1), made once by pw_hash, so
 # seeding accounts through SQL costs no hashing.
@@ -109,10 +109,7 @@ class Maild:
         self.dir = tempfile.mkdtemp(prefix="yubin-maild-")
         self.root = os.path.join(self.dir, "mail")
         self.crt, self.key = selfsigned(self.dir)
-        self.smtp = free_port()
-        self.sub = free_port()
-        self.smtps = free_port()
-        self.metrics = free_port()
+        self.smtp, self.sub, self.smtps, self.metrics = free_ports(4)
         self.clockfile = os.path.join(self.dir, "clock")
         with open(self.clockfile, "w") as f:
             f.write("0\n")

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import time
 
-from conftest import BUILD, free_port
+from conftest import BUILD, free_ports
 
 USER_PW = "Str0ng#Secret-pw"
 
@@ -86,8 +86,8 @@ class Maild:
         self.ports = {}
         lines = [f"db = {db.dsn}", f"maildir_root = {maildir_root}", "hostname = mx.example.test",
                  "spam = none", "virus = none", "argon2_m_kib = 64", "argon2_t = 1"]
-        for key in (listen or []):
-            self.ports[key] = free_port()
+        for key, port in zip(listen or [], free_ports(len(listen or []))):
+            self.ports[key] = port
             lines.append(f"{key} = 127.0.0.1:{self.ports[key]}")
         if cert:
             lines += [f"tls_cert = {cert[0]}", f"tls_key = {cert[1]}"]
