@@ -178,6 +178,16 @@ page_data(struct request *r, struct api_ctx *c, const char *base, int status)
 	return d;
 }
 
+/* Does the path start with the segment seg ("/admin": "/admin", "/admin/…", "/admin?…",
+ * but not "/admins")? */
+static bool
+seg_prefix(const char *path, const char *seg)
+{
+	size_t n = strlen(seg);
+
+	return strncmp(path, seg, n) == 0 && (path[n] == '\0' || path[n] == '/' || path[n] == '?');
+}
+
 static const char *
 login_path(const char *base)
 {
@@ -204,8 +214,8 @@ page_answer(struct request *r, struct api_ctx *c, const struct api_route *rt,
 		if (c->location != NULL)
 			redirect(r, c->location);
 		else if (rt != NULL && rt->redirect != NULL)
-			redirect(r, expand(c, rt->redirect, rt->redirect[0] == '/' && strncmp(rt->redirect, "/admin", 6) &&
-			    strncmp(rt->redirect, "/mail", 5) ? (base ? base : "") : ""));
+			redirect(r, expand(c, rt->redirect, rt->redirect[0] == '/' && !seg_prefix(rt->redirect, "/admin") &&
+			    !seg_prefix(rt->redirect, "/mail") ? (base ? base : "") : ""));
 		else
 			redirect(r, base && *base ? arena_printf(r->arena, "%s/", base) : "/");
 		return;
