@@ -95,6 +95,24 @@ cross_site(struct request *r)
 	return strcasecmp(oh + 3, h) != 0;
 }
 
+/* Content negotiation at a page path (CONTRACT "Browser panels": Accept: text/html or a form
+ * POST gets the page, JSON gets JSON): a JSON body, or no form body and an Accept that names
+ * application/json but not text/html, gets the JSON API's answer. */
+static bool
+wants_json(struct request *r)
+{
+	const char *ct = req_header(r, "content-type"), *acc = req_header(r, "accept");
+
+	if (ct != NULL && r->body_len > 0) {
+		if (strncasecmp(ct, "application/json", 16) == 0)
+			return true;
+		if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 ||
+		    strncasecmp(ct, "multipart/form-data", 19) == 0)
+			return false;
+	}
+	return acc != NULL && strstr(acc, "application/json") != NULL && strstr(acc, "text/html") == NULL;
+}
+
 static bool
 role_allowed(const struct api_route *rt, const struct principal *p)
 {
@@ -204,6 +222,10 @@ app_handle(struct request *r)
 			base = "";
 			sub = path;
 		}
+		if (*base && wants_json(r)) {
+			mode = MODE_API;
+			c.html = false;
+		}
 	}
 	security_headers(r, mode == MODE_HTML);
 	if (decode_urlencoded(r->query, strlen(r->query), c.query) != 0) {
@@ -237,7 +259,7 @@ app_handle(struct request *r)
 			method = "DELETE";
 	}
 	status = route_find(mode, method, sub, &c, &rt, allow, sizeof(allow));
-	if (status == 404 && mode == MODE_HTML && base && *base)
+	if (status == 404 && base && *base)
 		status = route_find(mode, method, path, &c, &rt, allow, sizeof(allow));
 	if (status != 0) {
 		if (status == 405)
