@@ -213,8 +213,15 @@ api_me_password(struct api_ctx *c)
 	bool user = c->p->role == ROLE_USER;
 	int status = 500, ok;
 
-	if (cur == NULL || np == NULL || np2 == NULL)
-		return api_fail(c, 400, "malformed", NULL);
+	/* CONTRACT: 204 / 422 — a field left out is a broken rule like any other. */
+	if (cur == NULL)
+		rule_add(&errs, "current_password", "required", NULL);
+	if (np == NULL)
+		rule_add(&errs, "new_password", "required", NULL);
+	if (np2 == NULL)
+		rule_add(&errs, "new_password_confirm", "required", NULL);
+	if (errs.n > 0)
+		return api_fail(c, 422, "invalid", &errs);
 	bsnprintf(id, sizeof(id), "%lld", (long long)(user ? c->p->account_id : c->p->admin_id));
 	if (db_runv(c->db, user ? &st_account_hash : &st_admin_hash, &r, id) != DB_OK || db_rows(r) != 1) {
 		status = api_unavailable(c);

@@ -319,6 +319,12 @@ def test_password_rule_codes(dadmin, panel):
     e = err(u.post("/me/password", {"current_password": "abcD#12345xy", "new_password": "abcD#12345xy",
                                     "new_password_confirm": "abcD#12345xy"}), 422, "invalid")
     assert ("new_password", "same_as_current") in codes_of(e)
+    # POST /me/password answers 204 / 422: a field left out is a broken rule, not a malformed request.
+    e = err(u.post("/me/password", {"current_password": "abcD#12345xy", "new_password": PW}), 422, "invalid")
+    assert codes_of(e) == [("new_password_confirm", "required")]
+    e = err(u.post("/me/password", {}), 422, "invalid")
+    assert {f for f, _ in codes_of(e)} == {"current_password", "new_password", "new_password_confirm"}
+    assert Client(panel.url).login(f"{name}@{D}", "abcD#12345xy", side="mail").status_code == 200
 
 
 def test_wrong_password_counts_as_a_failed_authentication(root, panel, db):
