@@ -605,6 +605,12 @@ def test_pages_sit_at_the_api_path_with_nosniff_and_csp(root, panel):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert "default-src" in r.headers["Content-Security-Policy"]
     assert name in b.get(f"/admin/domains/{D}/accounts").text
+    # Support signs in at /admin/login too and lands on the support console.
+    sb = Browser(panel.url)
+    r = sb.login("admin", "support1", ADMIN_PW)
+    assert r.status_code == 303
+    r = sb.get(r.headers["Location"])
+    assert r.status_code == 200 and r.url.endswith("/admin/support")
     m = Browser(panel.url)
     assert m.login("mail", f"{name}@{D}", PW).status_code == 303
     for path in ("/mail/account", "/mail/forwards", "/mail/autoreply", "/mail/aliases"):
