@@ -25,17 +25,15 @@
 
 /* One statement answers the page and the total: the total, and beside it the page's rows
  * read in name order along (domain_id, name), so a 10,000-account domain pages at once.
- * The page is cut from bare ids first, and each id then looked up on its own (LATERAL):
- * the account object's subqueries (forwards, aliases, autoreply) run for the page's rows
- * only, and the generic plan cannot trade the 50 lookups for a hash join over the whole
- * table (it guesses a LIMIT given as a parameter at 10% of the rows; OFFSET 0 keeps the
- * lookup from being pulled up into that join). A page past the end still
- * answers one row carrying the total (and NULL columns). */
+ * The page is cut from bare ids first (an array, in a CTE read once); the account objects
+ * are then made for those ids only, each side table read once for the whole page
+ * (ACCT_PAGE_FROM). A page past the end still answers one row carrying the total (and NULL
+ * columns). The panel's connections use generic plans (core/db.c), so this is planned once. */
 #define LIST_PAGE(from_where) \
-	" LEFT JOIN LATERAL (SELECT x.* FROM " \
-	"   (SELECT a.id, a.name FROM " from_where " ORDER BY a.name LIMIT $5::int OFFSET $6::bigint) pg " \
-	"   CROSS JOIN LATERAL (SELECT " ACCT_VIEW_COLS("$4") " FROM accounts a JOIN domains d ON d.id = a.domain_id " \
-	"     WHERE a.id = pg.id OFFSET 0) x ORDER BY pg.name) p ON true"
+	" LEFT JOIN LATERAL (WITH pg AS MATERIALIZED (SELECT ARRAY(SELECT a.id FROM " from_where \
+	"   ORDER BY a.name LIMIT $5::int OFFSET $6::bigint) AS ids) " \
+	"  SELECT " ACCT_PAGE_COLS("$4") " FROM " ACCT_PAGE_FROM("(SELECT pg.ids FROM pg)::bigint[]", "$4") \
+	"  ORDER BY a.name) p ON true"
 
 /* Without a filter the total is the domain's count (sql/0008_account_counts.sql), read in
  * the same snapshot as the page; `nrows` says how many delta rows it summed. */
