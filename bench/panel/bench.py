@@ -26,6 +26,9 @@ LOGIN_DUR = os.environ.get("BENCH_LOGIN_DURATION", "30s")  # sign-ins are slow: 
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PFA_DIR = os.environ.get("BENCH_PFA", "/usr/share/postfixadmin")
 DOMAIN = "bench.test"
+# PERFORMANCE.md's export goal is for 1,000 rows: a second domain of that size in both systems
+# (yubin: 999 accounts + its postmaster).
+EXPORT_DOMAIN, EXPORT_ROWS = "export.test", 1000
 PW = "Bench#Passw0rd-xyz"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 WORK = tempfile.mkdtemp(prefix="yubin-panelbench-")
@@ -134,10 +137,10 @@ http {{
 LAT_RE = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 
-def wrk(name, system, url, headers=(), script=None, dur=None, threads=2):
+def wrk(name, system, url, headers=(), script=None, dur=None, threads=2, conns=None):
     """One wrk run: requests/s, p50/p99 (ms), non-2xx/3xx count, socket errors; a script's
     done() may print "signins_ok=N signins_bad=N" (counted into the result)."""
-    args = ["wrk", f"-t{threads}", f"-c{CONNS}", f"-d{dur or DUR}", "--latency", "--timeout", "10s"]
+    args = ["wrk", f"-t{threads}", f"-c{conns or CONNS}", f"-d{dur or DUR}", "--latency", "--timeout", "10s"]
     for h in headers:
         args += ["-H", h]
     if script:
@@ -194,6 +197,16 @@ def hashtime():
 # ---------------------------------------------------------------- yubin
 
 
+def export(system, base, path, h, check):
+    """The CSV export of the 1,000-row domain: its size checked once, then its time with one
+    connection (p50 = the server's time for one export) and its rate with CONNS."""
+    r = requests.get(base + path, headers=dict(x.split(": ", 1) for x in h))
+    assert r.status_code == 200 and check(r.content), (system, r.status_code, r.content[:300])
+    log(f"{system}: CSV export {len(r.content)} bytes")
+    wrk(f"CSV export, {EXPORT_ROWS} rows, 1 connection", system, base + path, h, threads=1, conns=1)
+    wrk(f"CSV export, {EXPORT_ROWS} rows", system, base + path, h)
+
+
 def yubin_seed():
     sql("postgres", "CREATE DATABASE yubin TEMPLATE yubin_template")
     ctl = [os.path.join(BUILD, "yubinctl"), "--db", dsn("yubin")]
@@ -204,6 +217,10 @@ def yubin_seed():
     sql("yubin", "INSERT INTO accounts (domain_id, name, password_hash, quota_mb, comment) "
         "SELECT d.id, 'u' || lpad(g::text, 5, '0'), %s, 1024, 'bench account ' || g "
         "FROM domains d, generate_series(1, %s) g WHERE d.name = %s", (phc, N, DOMAIN))
+    subprocess.run(ctl + ["domain", "add", EXPORT_DOMAIN], check=True, capture_output=True)
+    sql("yubin", "INSERT INTO accounts (domain_id, name, password_hash, quota_mb, comment) "
+        "SELECT d.id, 'e' || lpad(g::text, 5, '0'), %s, 1024, 'export account ' || g "
+        "FROM domains d, generate_series(1, %s) g WHERE d.name = %s", (phc, EXPORT_ROWS - 1, EXPORT_DOMAIN))
     sql("yubin", "ANALYZE")
 
 
@@ -241,6 +258,8 @@ def yubin_runs(system, base, pids_fn):
         r = requests.get(base + path, headers=dict(x.split(": ", 1) for x in h))
         assert check(r), (name, r.status_code, r.text[:300])
         wrk(name, system, base + path, h)
+    export(system, base, f"/api/v1/domains/{EXPORT_DOMAIN}/accounts.csv", h,
+           lambda b: b.startswith(b"\xef\xbb\xbfmail_account,") and b.count(b"\r\n") == EXPORT_ROWS + 1)
     mem(system + " (pages)", pids_fn, "yubin")
     path = os.path.join(WORK, "yubin_login.lua")
     with open(path, "w") as f:
@@ -332,9 +351,18 @@ def pfa_seed(app, encrypt):
         "1073741824, n, %s, now(), now(), true "
         "FROM (SELECT g, 'u' || lpad(g::text, 5, '0') AS n FROM generate_series(1, %s) g) x",
         (DOMAIN, phc, DOMAIN, DOMAIN, N))
+    sql("postfixadmin", "INSERT INTO domain (domain, description, aliases, mailboxes, maxquota, quota, transport, "
+        "backupmx, created, modified, active) VALUES (%s, '', 0, 0, 0, 0, 'virtual', false, now(), now(), true)",
+        (EXPORT_DOMAIN,))
+    sql("postfixadmin", "INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, "
+        "created, modified, active) SELECT n || '@' || %s, %s, 'export account ' || g, %s || '/' || n || '/', "
+        "1073741824, n, %s, now(), now(), true "
+        "FROM (SELECT g, 'e' || lpad(g::text, 5, '0') AS n FROM generate_series(1, %s) g) x",
+        (EXPORT_DOMAIN, phc, EXPORT_DOMAIN, EXPORT_DOMAIN, EXPORT_ROWS))
     # Each mailbox has its alias row, as PostfixAdmin itself writes when it creates one.
     sql("postfixadmin", "INSERT INTO alias (address, goto, domain, created, modified, active) "
-        "SELECT username, username, domain, now(), now(), true FROM mailbox WHERE domain = %s", (DOMAIN,))
+        "SELECT username, username, domain, now(), now(), true FROM mailbox WHERE domain IN (%s, %s)",
+        (DOMAIN, EXPORT_DOMAIN))
     sql("postfixadmin", "ANALYZE")
     return phc
 
@@ -409,6 +437,11 @@ def pfa_runs(system, base, pids_fn):
     r = requests.get(base + "/login.php")
     assert r.status_code == 200 and "fPassword" in r.text
     wrk("login form (GET)", system, base + "/login.php")
+    # Its export: list.php's CSV output of the mailbox table, searched to the one domain.
+    export(system, base, f"/list.php?table=mailbox&output=csv&search%5Bdomain%5D={EXPORT_DOMAIN}"
+           f"&domain={EXPORT_DOMAIN}", h,
+           lambda b: b.startswith(b"\xef\xbb\xbf") and b.count(b"export account ") == EXPORT_ROWS
+           and b"u00001@" not in b)
     pfa_signin(system, base)
     mem(system + " (pages + md5crypt sign-ins)", pids_fn, "postfixadmin")
 
