@@ -11,15 +11,18 @@ cmake --build build -j"$(nproc)"
 state=${YUBIN_STATE:-/var/lib/yubin}
 mkdir -p "$state"
 pids=()
+own_pg=""
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	[ -z "${YUBIN_DB:-}" ] && scripts/pg.sh stop "$state/pg"
+	# The cluster this script started goes with it (YUBIN_DB is set below, so test our own flag).
+	if [ -n "$own_pg" ]; then scripts/pg.sh stop "$state/pg" || true; fi
 }
 trap cleanup EXIT INT TERM
 
 if [ -z "${YUBIN_DB:-}" ]; then
 	port=${YUBIN_PG_PORT:-55432}
+	own_pg=1
 	scripts/pg.sh start "$state/pg" "$port"
 	psql -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='yubin'" | grep -q 1 ||
 		psql -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'CREATE DATABASE yubin'
