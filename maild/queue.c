@@ -1,7 +1,8 @@
 /* maild/queue.c: the durable outgoing queue. One entry per recipient: ID.msg (a hard link of the
  * fsync'd message) and ID.env (fsync'd, renamed into place last, so its presence means "queued").
- * Workers (maild/queue_sched.c) deliver due entries, reschedules temporary failures with backoff on clock_now(),
- * and turns permanent ones into DSN bounces (RFC 3464) — never a bounce for a temporary fault. */
+ * Each attempt (called by maild/queue_sched.c's workers) delivers one due entry, reschedules a
+ * temporary failure with backoff on clock_now(), and turns a permanent one into a DSN bounce
+ * (RFC 3464) — never a bounce for a temporary fault. */
 #include "maild/queue.h"
 
 #include <dirent.h>
